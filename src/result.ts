@@ -1,0 +1,60 @@
+// The result record: one per migration run, the same for the sim and the real engine. JSON keys and CSV
+// columns are these snake_case names, with the unit in the name. docs/results.md documents each field.
+
+export type Mode = 'cluster' | 'smb-share' | 'shared-nothing' | 'storage';
+export type TransportName = 'tcp' | 'compression' | 'smb';
+export type PolicyName = 'hyperv' | 'qemu' | 'xen';
+export type Outcome = 'completed' | 'rolled_back';
+export type Host = 'source' | 'destination';
+export type Engine = 'sim' | 'real';
+
+export const MODES: readonly Mode[] = ['cluster', 'smb-share', 'shared-nothing', 'storage'];
+export const TRANSPORTS: readonly TransportName[] = ['tcp', 'compression', 'smb'];
+export const POLICIES: readonly PolicyName[] = ['hyperv', 'qemu', 'xen'];
+
+/** One pre-copy round (or the blackout's final copy, phase "blackout"). */
+export interface RoundRecord {
+  round: number;
+  phase: 'precopy' | 'blackout';
+  /** Time of the bitmap sync that started the round, seconds since the migration began. */
+  start_s: number;
+  duration_s: number;
+  pages_sent: number;
+  bytes_sent: number;
+  /** Pages dirty at the sync that ended the round (what the next round must send). */
+  dirty_pages_after: number;
+  /** Guest dirty-rate throttle in force during the round, 0..0.99 (auto-converge). */
+  throttle: number;
+}
+
+export interface MigrationResult {
+  engine: Engine;
+  mode: Mode;
+  network: string;
+  transport: TransportName;
+  workload: string;
+  memory_bytes: number;
+  policy: PolicyName;
+  seed: number;
+  outcome: Outcome;
+  rollback_reason: string | null;
+  converged: boolean;
+  vm_running_on: Host;
+  total_time_s: number;
+  downtime_ms: number;
+  precopy_rounds: number;
+  memory_pages_sent: number;
+  memory_bytes_sent: number;
+  zero_pages: number;
+  total_bytes_sent: number;
+  pings_sent: number;
+  missed_pings: number;
+  max_ping_gap_ms: number;
+  tcp_max_stall_ms: number;
+  tcp_sessions_dropped: number;
+  /** Destination memory equals the source memory at resume (page versions compared). */
+  memory_verified: boolean;
+  /** Wall-clock time the harness spent on this run (not deterministic; excluded from comparisons). */
+  harness_wall_ms: number;
+  rounds: RoundRecord[];
+}
