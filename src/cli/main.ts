@@ -31,7 +31,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
   const program = buildProgram(io);
   try {
     await program.parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return 0; // commands report failure by throwing typed errors
   } catch (err) {
     return reportError(err, io);
   }

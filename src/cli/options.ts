@@ -1,0 +1,22 @@
+// Registers the scenario options (src/scenario.ts OPTIONS) as commander flags, and reads them back.
+import type { Command } from 'commander';
+import { OPTIONS, OPTION_KEYS, type OptionKey, type ScenarioInput } from '../scenario.js';
+
+export function addScenarioOptions(cmd: Command, keys: readonly OptionKey[] = OPTION_KEYS): Command {
+  for (const key of keys) {
+    const def: { flag: string; form: string; help: string; default?: string; boolean?: boolean } = OPTIONS[key];
+    const help = def.default !== undefined ? `${def.help} (default: ${def.default})` : def.help;
+    cmd.option(def.boolean ? def.flag : `${def.flag} <${def.form}>`, help);
+  }
+  return cmd;
+}
+
+/** The scenario options present on the command line (commander camelCases flags into our keys). */
+export function scenarioInputFrom(opts: Record<string, unknown>, keys: readonly OptionKey[] = OPTION_KEYS): ScenarioInput {
+  const input: ScenarioInput = {};
+  for (const key of keys) {
+    const v = opts[key];
+    if (v !== undefined) input[key] = v as string | boolean;
+  }
+  return input;
+}

@@ -1,0 +1,319 @@
+// The live-migration core, sans-I/O: it never reads a clock, touches memory or sends a byte. A driver
+// (virtual-time sim, or wall-clock real) performs each action it returns and answers with the event
+// that action produced; every event carries the driver's `now` (seconds since the migration began).
+//
+// Phases (the seed article's): setup (copy the configuration, create the empty VM on the destination),
+// pre-copy rounds (round 0 sends all memory; each later round sends the pages dirtied since the previous
+// bitmap sync), blackout (pause, sync, send the rest and the device state), resume on the destination,
+// clean up the source. When the pre-copy does not converge, `onNoConverge` forces the blackout,
+// throttles the guest (20% then +10% per round up to 99%, QEMU's auto-converge steps), or aborts and
+// leaves the VM on the source.
+//
+//   action                      -> event the driver answers with
+//   setup {configBytes}         -> setup-done
+//   sync                        -> synced {pages, zeroPages}    (first sync starts dirty logging)
+//   send {round, throttle}      -> sent {pages, zeroPages, wireBytes}
+//   pause                       -> paused
+//   send-final {stateBytes}     -> sent
+//   resume                      -> resumed
+//   cleanup-source              -> cleaned-up
+//   rollback {reason}           -> rolled-back
+//   done                           (terminal)
+
+import { StateError } from '../errors.js';
+import type { Host, Outcome, RoundRecord } from '../result.js';
+import { PAGE_SIZE } from '../units/index.js';
+import { decide, THROTTLE, type PolicyConfig } from './policy.js';
+
+export type NoConvergeAction = 'force' | 'throttle' | 'abort';
+
+export interface PrecopyConfig {
+  memoryPages: number;
+  policy: PolicyConfig;
+  onNoConverge: NoConvergeAction;
+  /** VM configuration sent in the setup phase. */
+  configBytes: number;
+  /** CPU and device state sent in the blackout. */
+  stateBytes: number;
+}
+
+export type Action =
+  | { type: 'setup'; configBytes: number }
+  | { type: 'sync'; final: boolean }
+  | { type: 'send'; round: number; throttle: number }
+  | { type: 'pause' }
+  | { type: 'send-final'; round: number; stateBytes: number }
+  | { type: 'resume' }
+  | { type: 'cleanup-source' }
+  | { type: 'rollback'; reason: string }
+  | { type: 'done' };
+
+export type Event =
+  | { type: 'setup-done'; now: number }
+  | { type: 'synced'; now: number; pages: number; zeroPages: number }
+  | { type: 'sent'; now: number; pages: number; zeroPages: number; wireBytes: number }
+  | { type: 'paused'; now: number }
+  | { type: 'resumed'; now: number }
+  | { type: 'cleaned-up'; now: number }
+  | { type: 'rolled-back'; now: number };
+
+type Phase = 'idle' | 'setup' | 'precopy-sync' | 'precopy-send' | 'pause' | 'final-sync' | 'final-send' | 'resume' | 'cleanup' | 'rollback' | 'done';
+
+export interface PrecopySummary {
+  outcome: Outcome;
+  rollbackReason: string | null;
+  converged: boolean;
+  vmRunningOn: Host;
+  precopyRounds: number;
+  pagesSent: number;
+  zeroPagesSent: number;
+  memoryWireBytes: number;
+  stateBytes: number;
+  configBytes: number;
+  setupDoneAt: number | null;
+  pausedAt: number | null;
+  resumedAt: number | null;
+  finishedAt: number | null;
+  rounds: RoundRecord[];
+}
+
+export class PrecopyCore {
+  private phase: Phase = 'idle';
+  private readonly rounds: RoundRecord[] = [];
+  private current: RoundRecord | null = null;
+  private throttle = 0;
+  private bandwidth = 0;
+  private lastRoundPages = 0;
+  private pagesSent = 0;
+  private zeroPagesSent = 0;
+  private memoryWireBytes = 0;
+  private stateBytesSent = 0;
+  private configBytesSent = 0;
+  private bestPending = Infinity;
+  private roundsSinceBest = 0;
+  private converged = false;
+  private outcome: Outcome | null = null;
+  private rollbackReason: string | null = null;
+  private vmOn: Host = 'source';
+  private setupDoneAt: number | null = null;
+  private pausedAt: number | null = null;
+  private resumedAt: number | null = null;
+  private finishedAt: number | null = null;
+  // auto-converge bookkeeping (QEMU's migration_trigger_throttle)
+  private periodStart = 0;
+  private periodDirtyPages = 0;
+  private periodWireBytes = 0;
+  private highCount = 0;
+
+  constructor(readonly cfg: PrecopyConfig) {
+    if (!(cfg.memoryPages > 0)) throw new StateError('memoryPages must be positive');
+  }
+
+  /** The first action. */
+  start(): Action {
+    this.expect('idle');
+    this.phase = 'setup';
+    return { type: 'setup', configBytes: this.cfg.configBytes };
+  }
+
+  handle(ev: Event): Action {
+    switch (ev.type) {
+      case 'setup-done':
+        this.expect('setup');
+        this.setupDoneAt = ev.now;
+        this.configBytesSent = this.cfg.configBytes;
+        this.periodStart = ev.now;
+        this.phase = 'precopy-sync';
+        return { type: 'sync', final: false };
+      case 'synced':
+        return this.onSynced(ev);
+      case 'sent':
+        return this.onSent(ev);
+      case 'paused':
+        this.expect('pause');
+        this.pausedAt = ev.now;
+        this.phase = 'final-sync';
+        return { type: 'sync', final: true };
+      case 'resumed':
+        this.expect('resume');
+        this.resumedAt = ev.now;
+        this.vmOn = 'destination';
+        this.phase = 'cleanup';
+        return { type: 'cleanup-source' };
+      case 'cleaned-up':
+        this.expect('cleanup');
+        this.finishedAt = ev.now;
+        this.outcome = 'completed';
+        this.phase = 'done';
+        return { type: 'done' };
+      case 'rolled-back':
+        this.expect('rollback');
+        this.finishedAt = ev.now;
+        this.outcome = 'rolled_back';
+        this.vmOn = 'source';
+        this.phase = 'done';
+        return { type: 'done' };
+    }
+  }
+
+  private onSynced(ev: Extract<Event, { type: 'synced' }>): Action {
+    if (this.phase === 'final-sync') {
+      this.current = this.newRound('blackout', ev.now);
+      this.phase = 'final-send';
+      return { type: 'send-final', round: this.current.round, stateBytes: this.cfg.stateBytes };
+    }
+    this.expect('precopy-sync');
+    const prev = this.rounds.at(-1);
+    if (prev) {
+      prev.dirty_pages_after = ev.pages;
+      this.periodDirtyPages += ev.pages;
+    } else {
+      // Round 0: the whole memory is pending.
+      this.current = this.newRound('precopy', ev.now);
+      this.phase = 'precopy-send';
+      return { type: 'send', round: 0, throttle: this.throttle };
+    }
+    this.autoConverge(ev.now);
+    const pendingFull = ev.pages - ev.zeroPages;
+    const decision = decide(this.cfg.policy, {
+      rounds: this.rounds.length,
+      pendingPages: ev.pages,
+      pendingFullPages: pendingFull,
+      lastRoundPages: this.lastRoundPages,
+      bandwidth: this.bandwidth,
+      pagesSent: this.pagesSent,
+      memoryPages: this.cfg.memoryPages,
+      bestPending: this.bestPending,
+      roundsSinceBest: this.roundsSinceBest,
+    });
+    if (ev.pages < this.bestPending) {
+      this.bestPending = ev.pages;
+      this.roundsSinceBest = 0;
+    } else {
+      this.roundsSinceBest++;
+    }
+    if (decision === 'switchover') {
+      this.converged = true;
+      return this.enterBlackout();
+    }
+    if (decision === 'not-converging') {
+      switch (this.cfg.onNoConverge) {
+        case 'force':
+          return this.enterBlackout();
+        case 'abort':
+          this.phase = 'rollback';
+          this.rollbackReason = 'no_convergence';
+          return { type: 'rollback', reason: 'no_convergence' };
+        case 'throttle':
+          if (this.throttle >= THROTTLE.max || this.rounds.length >= this.cfg.policy.maxRounds) return this.enterBlackout();
+          this.raiseThrottle();
+          this.roundsSinceBest = 0;
+          break;
+      }
+    }
+    this.current = this.newRound('precopy', ev.now);
+    this.phase = 'precopy-send';
+    return { type: 'send', round: this.current.round, throttle: this.throttle };
+  }
+
+  private onSent(ev: Extract<Event, { type: 'sent' }>): Action {
+    const r = this.current;
+    if (!r || (this.phase !== 'precopy-send' && this.phase !== 'final-send')) {
+      throw new StateError(`unexpected 'sent' in phase ${this.phase}`);
+    }
+    r.duration_s = ev.now - r.start_s;
+    r.pages_sent = ev.pages;
+    r.bytes_sent = ev.wireBytes;
+    this.pagesSent += ev.pages;
+    this.zeroPagesSent += ev.zeroPages;
+    this.periodWireBytes += ev.wireBytes;
+    this.current = null;
+    if (this.phase === 'final-send') {
+      const memWire = Math.max(0, ev.wireBytes - this.cfg.stateBytes);
+      this.memoryWireBytes += memWire;
+      this.stateBytesSent = this.cfg.stateBytes;
+      r.bytes_sent = ev.wireBytes;
+      this.phase = 'resume';
+      return { type: 'resume' };
+    }
+    this.memoryWireBytes += ev.wireBytes;
+    this.lastRoundPages = ev.pages;
+    const full = ev.pages - ev.zeroPages;
+    if (r.duration_s > 0 && full > 0) this.bandwidth = (full * PAGE_SIZE) / r.duration_s;
+    this.phase = 'precopy-sync';
+    return { type: 'sync', final: false };
+  }
+
+  private enterBlackout(): Action {
+    this.phase = 'pause';
+    return { type: 'pause' };
+  }
+
+  private newRound(phase: RoundRecord['phase'], now: number): RoundRecord {
+    const r: RoundRecord = {
+      round: this.rounds.length,
+      phase,
+      start_s: now,
+      duration_s: 0,
+      pages_sent: 0,
+      bytes_sent: 0,
+      dirty_pages_after: 0,
+      throttle: phase === 'blackout' ? 0 : this.throttle,
+    };
+    this.rounds.push(r);
+    return r;
+  }
+
+  /** QEMU auto-converge: throttle when the guest dirtied > 50% of what was sent, two periods running. */
+  private autoConverge(now: number): void {
+    if (this.cfg.policy.name !== 'qemu' || !this.cfg.policy.autoConverge) return;
+    if (now - this.periodStart < THROTTLE.minPeriod) return;
+    const dirtyBytes = this.periodDirtyPages * PAGE_SIZE;
+    if (dirtyBytes > this.periodWireBytes * THROTTLE.triggerThreshold) {
+      if (++this.highCount >= THROTTLE.triggerCount) {
+        this.highCount = 0;
+        this.raiseThrottle();
+      }
+    }
+    this.periodStart = now;
+    this.periodDirtyPages = 0;
+    this.periodWireBytes = 0;
+  }
+
+  private raiseThrottle(): void {
+    this.throttle = this.throttle === 0 ? THROTTLE.initial : Math.min(THROTTLE.max, round2(this.throttle + THROTTLE.increment));
+  }
+
+  private expect(phase: Phase): void {
+    if (this.phase !== phase) throw new StateError(`event out of order: core is in phase '${this.phase}', expected '${phase}'`);
+  }
+
+  get done(): boolean {
+    return this.phase === 'done';
+  }
+
+  summary(): PrecopySummary {
+    if (this.phase !== 'done' || this.outcome === null) throw new StateError('summary() before the migration finished');
+    return {
+      outcome: this.outcome,
+      rollbackReason: this.rollbackReason,
+      converged: this.converged,
+      vmRunningOn: this.vmOn,
+      precopyRounds: this.rounds.filter((r) => r.phase === 'precopy').length,
+      pagesSent: this.pagesSent,
+      zeroPagesSent: this.zeroPagesSent,
+      memoryWireBytes: this.memoryWireBytes,
+      stateBytes: this.stateBytesSent,
+      configBytes: this.configBytesSent,
+      setupDoneAt: this.setupDoneAt,
+      pausedAt: this.pausedAt,
+      resumedAt: this.resumedAt,
+      finishedAt: this.finishedAt,
+      rounds: this.rounds.map((r) => ({ ...r })),
+    };
+  }
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}

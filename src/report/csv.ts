@@ -1,0 +1,72 @@
+// CSV output (RFC 4180, via csv-stringify): CRLF record delimiters, fields with commas, quotes or line
+// breaks quoted, booleans as true/false, null as an empty field, numbers unformatted. Column meanings and
+// units are documented in docs/csv.md.
+
+import { stringify } from 'csv-stringify/sync';
+import type { MigrationResult, RoundRecord } from '../result.js';
+
+export type Scalar = string | number | boolean | null;
+
+/** The columns of runs.csv, in order: every scalar field of the result record. */
+export const RUN_COLUMNS = [
+  'engine',
+  'mode',
+  'network',
+  'transport',
+  'workload',
+  'memory_bytes',
+  'policy',
+  'seed',
+  'outcome',
+  'rollback_reason',
+  'converged',
+  'vm_running_on',
+  'total_time_s',
+  'downtime_ms',
+  'precopy_rounds',
+  'memory_pages_sent',
+  'memory_bytes_sent',
+  'zero_pages',
+  'total_bytes_sent',
+  'pings_sent',
+  'missed_pings',
+  'max_ping_gap_ms',
+  'tcp_max_stall_ms',
+  'tcp_sessions_dropped',
+  'memory_verified',
+] as const satisfies readonly (keyof MigrationResult)[];
+
+export const ROUND_COLUMNS = ['round', 'phase', 'start_s', 'duration_s', 'pages_sent', 'bytes_sent', 'dirty_pages_after', 'throttle'] as const satisfies readonly (keyof RoundRecord)[];
+
+export function toCsv(columns: readonly string[], rows: Record<string, Scalar | undefined>[]): string {
+  return stringify(
+    rows.map((r) => columns.map((c) => r[c] ?? null)),
+    {
+      header: true,
+      columns: [...columns],
+      record_delimiter: 'windows',
+      quote_record_delimiter: true,
+      cast: { boolean: (b) => (b ? 'true' : 'false') },
+    },
+  );
+}
+
+/** runs.csv: one row per run. `extra` columns (such as a run id) come first. */
+export function runsCsv(results: MigrationResult[], extra: Record<string, Scalar>[] = []): string {
+  const extraCols = extra[0] ? Object.keys(extra[0]) : [];
+  const rows = results.map((r, i) => ({ ...extra[i], ...pick(r, RUN_COLUMNS) }));
+  return toCsv([...extraCols, ...RUN_COLUMNS], rows);
+}
+
+/** rounds.csv: one row per pre-copy round (and the blackout's final copy), keyed by the run's fields. */
+export function roundsCsv(results: MigrationResult[], key: readonly (keyof MigrationResult)[] = ['mode', 'network', 'transport', 'workload', 'policy', 'seed']): string {
+  const rows: Record<string, Scalar>[] = [];
+  for (const r of results) for (const round of r.rounds) rows.push({ ...pick(r, key), ...pick(round, ROUND_COLUMNS) });
+  return toCsv([...key, ...ROUND_COLUMNS], rows);
+}
+
+function pick<T extends object>(o: T, keys: readonly (keyof T)[]): Record<string, Scalar> {
+  const out: Record<string, Scalar> = {};
+  for (const k of keys) out[k as string] = o[k] as Scalar;
+  return out;
+}

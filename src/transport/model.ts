@@ -1,0 +1,141 @@
+// Cost models of Hyper-V's three live-migration performance options, for the simulator:
+//   tcp          one TCP stream over one NIC (over a team, one member: a flow hashes to one NIC)
+//   compression  the same stream, memory compressed first on `cores` cores (CPU-bound)
+//   smb          SMB 3 multichannel: the channels of selectChannels() over every usable NIC, RDMA where
+//                the NICs have it
+// A channel's payload rate is its NIC's line rate x protocol efficiency (from the MTU), shared fairly
+// by the channels on that NIC, and capped per TCP stream by one core (NETWORK_DEFAULTS.streamCap).
+
+import { InputError } from '../errors.js';
+import { payloadRate, type Network } from '../network/index.js';
+import type { TransportName } from '../result.js';
+import { PAGE_SIZE } from '../units/index.js';
+import { selectChannels, type ChannelKind, type SelectionOptions } from './selection.js';
+
+/** Per-page header on the wire (guest-physical address + flags, as QEMU's be64 page header). */
+export const PAGE_HEADER_BYTES = 8;
+/** A zero page crosses as its header plus one fill byte (QEMU's RAM_SAVE_FLAG_ZERO): 9 bytes. */
+export const ZERO_PAGE_BYTES = 9;
+
+export interface LinkChannel {
+  id: number;
+  /** Interface (NIC or team) and the physical NIC that carries it. */
+  nic: string;
+  member: string;
+  kind: ChannelKind | 'tcp';
+  /** Payload bytes per second this channel can carry. */
+  rate: number;
+  /** Application round trip, seconds. */
+  rtt: number;
+}
+
+export interface CompressionParams {
+  /** Input bytes per second one core compresses. */
+  ratePerCore: number;
+  cores: number;
+  /** Compressed size / original size for non-zero pages (0 < ratio <= 1). */
+  ratio: number;
+}
+
+/** Defaults for the compression option; see docs/transports.md for their sources and reasoning. */
+export const COMPRESSION_DEFAULTS: CompressionParams = {
+  ratePerCore: 200e6,
+  cores: 2,
+  ratio: 0.4,
+};
+
+export interface TransferCost {
+  /** Seconds from the first byte handed to the transport to the last byte acknowledged. */
+  seconds: number;
+  /** Bytes that cross the wire (page headers and markers included, after compression). */
+  wireBytes: number;
+}
+
+export interface LinkModel {
+  transport: TransportName;
+  channels: LinkChannel[];
+  /** Aggregate payload rate, bytes/s. */
+  rate: number;
+  /** Round trip of the slowest channel, seconds. */
+  rtt: number;
+  compression: CompressionParams | null;
+  /** Cost of sending `fullPages` non-zero pages, `zeroPages` zero markers and `extraBytes` of other data. */
+  cost(fullPages: number, zeroPages: number, extraBytes: number): TransferCost;
+}
+
+export interface LinkOptions {
+  compression?: Partial<CompressionParams>;
+  smb?: SelectionOptions;
+}
+
+export function buildLink(network: Network, transport: TransportName, options: LinkOptions = {}): LinkModel {
+  switch (transport) {
+    case 'tcp':
+      return finish(transport, singleStream(network), null);
+    case 'compression': {
+      const c = { ...COMPRESSION_DEFAULTS, ...stripUndefined(options.compression ?? {}) };
+      if (!(c.ratePerCore > 0)) throw new InputError({ source: '--compression-rate', expected: 'a positive rate per core', got: c.ratePerCore });
+      if (!(Number.isInteger(c.cores) && c.cores >= 1)) throw new InputError({ source: '--compression-cores', expected: 'a whole number of cores >= 1', got: c.cores });
+      if (!(c.ratio > 0 && c.ratio <= 1)) throw new InputError({ source: '--compression-ratio', expected: 'a ratio in (0, 1]', got: c.ratio });
+      return finish(transport, singleStream(network), c);
+    }
+    case 'smb':
+      return finish(transport, smbChannels(network, options.smb), null);
+    default:
+      throw new InputError({ source: '--transport', expected: 'one of tcp, compression, smb', got: transport });
+  }
+}
+
+/** One TCP stream over the first interface (over a team: the member its flow hashes to). */
+function singleStream(network: Network): LinkChannel[] {
+  const nic = network.nics[0];
+  if (!nic) throw new InputError({ source: '--network', expected: 'a network with at least one NIC', got: network.name });
+  const rate = Math.min(payloadRate(nic, network, 'tcp'), network.streamCap);
+  return [{ id: 0, nic: nic.team ?? nic.name, member: nic.name, kind: 'tcp', rate, rtt: network.rtt }];
+}
+
+function smbChannels(network: Network, selection?: SelectionOptions): LinkChannel[] {
+  const sel = selectChannels(network.nics, selection);
+  const byMember = new Map<string, number>();
+  for (const c of sel.channels) byMember.set(c.member, (byMember.get(c.member) ?? 0) + 1);
+  return sel.channels.map((c) => {
+    const nic = network.nics.find((n) => n.name === c.member)!;
+    const rdma = c.kind === 'rdma';
+    const share = payloadRate(nic, network, rdma ? 'rdma' : 'tcp') / byMember.get(c.member)!;
+    return {
+      id: c.id,
+      nic: c.nic,
+      member: c.member,
+      kind: c.kind,
+      rate: rdma ? share : Math.min(share, network.streamCap),
+      rtt: rdma ? network.rdmaRtt : network.rtt,
+    };
+  });
+}
+
+function finish(transport: TransportName, channels: LinkChannel[], compression: CompressionParams | null): LinkModel {
+  const rate = channels.reduce((s, c) => s + c.rate, 0);
+  const rtt = Math.max(...channels.map((c) => c.rtt));
+  return {
+    transport,
+    channels,
+    rate,
+    rtt,
+    compression,
+    cost(fullPages, zeroPages, extraBytes) {
+      const pageBytes = compression ? PAGE_SIZE * compression.ratio : PAGE_SIZE;
+      const wireBytes = fullPages * (pageBytes + PAGE_HEADER_BYTES) + zeroPages * ZERO_PAGE_BYTES + extraBytes;
+      let seconds = wireBytes / rate;
+      if (compression) {
+        // Compression and sending are pipelined: the slower stage sets the pace. Zero pages cost no CPU.
+        const cpu = (fullPages * PAGE_SIZE) / (compression.ratePerCore * compression.cores);
+        seconds = Math.max(seconds, cpu);
+      }
+      return { seconds: seconds + rtt, wireBytes };
+    },
+  };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { getNetwork, protocolEfficiency } from '../../src/network/index.js';
+import { buildLink, PAGE_HEADER_BYTES, ZERO_PAGE_BYTES } from '../../src/transport/model.js';
+
+const eff = protocolEfficiency(1500, 'tcp');
+
+describe('transport cost models', () => {
+  it('tcp: one stream on one NIC; over a team it still uses one member', () => {
+    expect(buildLink(getNetwork('1g'), 'tcp').rate).toBeCloseTo(125e6 * eff);
+    expect(buildLink(getNetwork('2x1g-team'), 'tcp').rate).toBeCloseTo(125e6 * eff);
+    expect(buildLink(getNetwork('2x1g'), 'tcp').channels).toHaveLength(1);
+    // one stream on 10GbE is capped by one core at 4 Gbit/s
+    expect(buildLink(getNetwork('10g'), 'tcp').rate).toBe(0.5e9);
+  });
+
+  it('smb: uses every NIC of the best class, channels share their NIC, TCP channels are capped per stream', () => {
+    expect(buildLink(getNetwork('2x1g'), 'smb').rate).toBeCloseTo(2 * 125e6 * eff);
+    expect(buildLink(getNetwork('1g'), 'smb').rate).toBeCloseTo(125e6 * eff);
+    const l10 = buildLink(getNetwork('2x10g'), 'smb');
+    expect(l10.channels).toHaveLength(8);
+    expect(l10.rate).toBeCloseTo(2 * 1.25e9 * eff);
+    const rdma = buildLink(getNetwork('10g-rdma'), 'smb');
+    expect(rdma.channels.map((c) => c.kind)).toEqual(['rdma', 'rdma']);
+    expect(rdma.rate).toBeCloseTo(1.25e9 * protocolEfficiency(1500, 'rdma'));
+    expect(rdma.rtt).toBeLessThan(10e-6);
+    // a team is one RSS interface: 4 connections spread over its members
+    const team = buildLink(getNetwork('2x1g-team'), 'smb');
+    expect(new Set(team.channels.map((c) => c.member)).size).toBe(2);
+    expect(team.rate).toBeCloseTo(2 * 125e6 * eff);
+  });
+
+  it('charges page headers and 9-byte zero markers on the wire, and one round trip per transfer', () => {
+    const l = buildLink(getNetwork('1g'), 'tcp');
+    const c = l.cost(100, 50, 1000);
+    expect(c.wireBytes).toBe(100 * (4096 + PAGE_HEADER_BYTES) + 50 * ZERO_PAGE_BYTES + 1000);
+    expect(c.seconds).toBeCloseTo(c.wireBytes / l.rate + l.rtt, 12);
+  });
+
+  it('compression: shrinks pages by the ratio, and the CPU paces the stream when it is slower than the link', () => {
+    const on1g = buildLink(getNetwork('1g'), 'compression', { compression: { ratio: 0.4, ratePerCore: 200e6, cores: 2 } });
+    const tcp1g = buildLink(getNetwork('1g'), 'tcp');
+    const pages = 100_000;
+    expect(on1g.cost(pages, 0, 0).wireBytes).toBe(pages * (4096 * 0.4 + PAGE_HEADER_BYTES));
+    // wins on 1g: the link is the limit and carries 2.5x less
+    expect(on1g.cost(pages, 0, 0).seconds).toBeLessThan(tcp1g.cost(pages, 0, 0).seconds / 2);
+    // loses on 10g with two cores: 400 MB/s of CPU against a 500 MB/s stream
+    const on10g = buildLink(getNetwork('10g'), 'compression', { compression: { ratio: 0.4, ratePerCore: 200e6, cores: 2 } });
+    const tcp10g = buildLink(getNetwork('10g'), 'tcp');
+    expect(on10g.cost(pages, 0, 0).seconds).toBeCloseTo((pages * 4096) / 400e6 + on10g.rtt, 9);
+    expect(on10g.cost(pages, 0, 0).seconds).toBeGreaterThan(tcp10g.cost(pages, 0, 0).seconds);
+    // zero pages cost no CPU
+    expect(on10g.cost(0, pages, 0).seconds).toBeCloseTo((pages * ZERO_PAGE_BYTES) / on10g.rate + on10g.rtt, 9);
+    expect(() => buildLink(getNetwork('1g'), 'compression', { compression: { ratio: 2 } })).toThrow(/--compression-ratio/);
+  });
+});
