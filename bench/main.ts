@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { formatResultRow } from '../src/report/summary.js';
 import { roundsCsv, runsCsv } from '../src/report/csv.js';
 import { writeFileAtomic } from '../src/report/files.js';
-import { simulate } from '../src/drivers/sim.js';
+import { simulate } from '../src/drivers/sim/index.js';
 import { NETWORK_NAMES } from '../src/network/index.js';
 import { WORKLOAD_PRESETS } from '../src/guest/workload.js';
 import { TRANSPORTS, type MigrationResult } from '../src/result.js';

@@ -54,5 +54,21 @@ export interface MigrationResult {
   tcp_sessions_dropped: number;
   /** Destination memory equals the source memory at resume (page versions compared). */
   memory_verified: boolean | null;
+  disk_bytes: number;
+  storage_bytes_copied: number;
+  storage_copy_time_s: number;
+  mirrored_writes: number;
+  mirrored_bytes: number;
+  handoff_ms: number;
+  source_files_removed: number;
+  /** The --fault values as given, joined by ';' (empty when none). */
+  faults: string;
+  faults_applied: number;
+  writes_lost: number;
+  destination_files_left: number;
+  cleanup_pending: boolean;
+  invariants_ok: boolean;
+  /** Broken invariants, joined by '; ' (empty when all held). */
+  invariant_violations: string;
   rounds: RoundRecord[];
 }

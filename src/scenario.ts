@@ -4,7 +4,10 @@
 // flag, accepted form and default, so the CLI, matrix files and docs never disagree.
 
 import { InputError, UnitError } from './errors.js';
+import { readVmSpec, shorthandSpec, type VmSpec } from './guest/files.js';
 import { resolveWorkload, type Extent, type WorkloadSpec } from './guest/workload.js';
+import { parseFault, type FaultSpec } from './migration/faults.js';
+import { getEndpoint, type StorageEndpoint } from './storage/endpoints.js';
 import { getNetwork, withOverrides, type Network } from './network/index.js';
 import { POLICY_DEFAULTS, type PolicyConfig } from './migration/policy.js';
 import type { NoConvergeAction } from './migration/precopy.js';
@@ -23,8 +26,33 @@ export interface Timing {
   resumeTime: number;
   /** Unsolicited ARP announcement and switch relearning after the resume, seconds. */
   switchover: number;
-  /** Removing the VM from the source after the move, seconds. */
+  /** Removing the VM (and, when they moved, its files) from the source after the move, seconds. */
   cleanupTime: number;
+  /** Storage handoff inside the blackout (ownership, file handles, or the IO switch), seconds. */
+  handoffTime: number;
+  /** Cluster mode: updating the cluster's VM resource after the move, seconds (outside the downtime). */
+  clusterUpdateTime: number;
+  /** How long a lost link, channel or peer takes to notice, seconds. */
+  detectTime: number;
+  /** A transfer that makes no progress for this long fails, seconds. */
+  transferTimeout: number;
+  /** A crashed destination restarts and deletes what the migration left after this long, seconds. */
+  destRestartTime: number;
+  /** How long a `stall` fault stops the transfer, seconds. */
+  stallTime: number;
+}
+
+export interface StorageSetup {
+  /** Where the VM's files are (cluster: the CSV; smb-share: the file server; otherwise the source's disks). */
+  source: StorageEndpoint;
+  /** Where a shared-nothing or storage move puts them (default for files without their own destination). */
+  dest: StorageEndpoint;
+  /** smb-share: the guest's storage IO and the migration share the same NICs. */
+  converged: boolean;
+  /** The copy keeps at least this share of each device's time. */
+  copyMinShare: number;
+  /** Regions copied per segment (the copy's window in flight). */
+  segmentBytes: number;
 }
 
 export interface Probes {
@@ -45,9 +73,12 @@ export interface Scenario {
   seed: number;
   timing: Timing;
   probes: Probes;
+  vm: VmSpec;
+  storage: StorageSetup;
+  faults: FaultSpec[];
 }
 
-export type ScenarioInput = Partial<Record<OptionKey, string | number | boolean>>;
+export type ScenarioInput = Partial<Record<OptionKey, string | number | boolean | string[]>>;
 
 type Parser = (v: string) => unknown;
 
@@ -59,6 +90,8 @@ interface OptionDef {
   default?: string;
   parse: Parser;
   boolean?: boolean;
+  /** May be given several times (collected into a list). */
+  repeatable?: boolean;
 }
 
 const oneOf =
@@ -91,6 +124,11 @@ const nonNegative =
     if (!(n >= 0)) throw new UnitError(what, v);
     return n;
   };
+const nonNegativeNumber: Parser = (v) => {
+  const n = Number(v);
+  if (v.trim() === '' || !(n >= 0) || !Number.isFinite(n)) throw new UnitError('a non-negative number', v);
+  return n;
+};
 const extent: Parser = (v) => (v.trim().endsWith('%') ? { fraction: parseFraction(v) } : { bytes: positive(parseSize, 'a positive size such as 2GiB, or a share of memory such as 25%')(v) });
 const ratio: Parser = (v) => {
   const n = Number(v);
@@ -130,6 +168,26 @@ export const OPTIONS = {
   pingInterval: { flag: '--ping-interval', form: 'DURATION', help: 'interval of the ping probe', default: '1s', parse: positive(parseDuration, 'a positive duration such as 1s') },
   tcpTimeout: { flag: '--tcp-timeout', form: 'DURATION', help: 'a TCP session is dropped when it stalls longer', default: '20s', parse: positive(parseDuration, 'a positive duration such as 20s') },
   tcpRtoMin: { flag: '--tcp-rto-min', form: 'DURATION', help: 'minimum TCP retransmission timeout', default: '200ms', parse: positive(parseDuration, 'a positive duration such as 200ms') },
+  disk: { flag: '--disk', form: 'SIZE', help: 'one virtual disk of this size (shorthand for a VM spec)', default: '100GiB', parse: positive(parseSize, 'a positive size such as 100GiB') },
+  diskAllocated: { flag: '--disk-allocated', form: 'FRACTION', help: 'allocated share of a dynamic --disk (1: fixed)', default: '1', parse: parseFraction },
+  vm: { flag: '--vm', form: 'FILE', help: 'JSON VM spec: several disks, a paging file, per-file destinations (overrides --disk)', parse: (v) => v },
+  sourceStorage: { flag: '--source-storage', form: 'NAME', help: 'where the files are: hdd, ssd, san, smb (default: san for cluster, smb for smb-share, ssd otherwise)', parse: (v) => v },
+  destStorage: { flag: '--dest-storage', form: 'NAME', help: 'where a shared-nothing or storage move puts the files: hdd, ssd, san, smb', default: 'ssd', parse: (v) => v },
+  converged: { flag: '--converged', form: '', help: "smb-share: the guest's storage IO shares the migration's NICs", boolean: true, parse: (v) => v === 'true' },
+  copyMinShare: { flag: '--copy-min-share', form: 'FRACTION', help: "share of each device's time the storage copy keeps against guest IO", default: '0.2', parse: parseFraction },
+  storageSegment: { flag: '--storage-segment', form: 'SIZE', help: 'storage copy window in flight (16 x 1 MiB, as QEMU)', default: '16MiB', parse: positive(parseSize, 'a positive size such as 16MiB') },
+  writeIops: { flag: '--write-iops', form: 'N', help: 'guest storage writes per second', parse: nonNegativeNumber },
+  readIops: { flag: '--read-iops', form: 'N', help: 'guest storage reads per second', parse: nonNegativeNumber },
+  ioSize: { flag: '--io-size', form: 'SIZE', help: 'guest storage IO size', parse: positive(parseSize, 'a positive size such as 8KiB') },
+  ioHotFraction: { flag: '--io-hot-fraction', form: 'FRACTION', help: 'share of the disks that takes most IO (0: uniform)', parse: parseFraction },
+  ioHotShare: { flag: '--io-hot-share', form: 'FRACTION', help: 'share of IO that lands in the hot part', parse: parseFraction },
+  handoffTime: { flag: '--handoff-time', form: 'DURATION', help: 'storage handoff in the blackout (default: 5ms cluster, 20ms per disk smb-share, 5ms otherwise)', parse: nonNegative(parseDuration, 'a duration such as 5ms') },
+  clusterUpdateTime: { flag: '--cluster-update-time', form: 'DURATION', help: "cluster: updating the VM's cluster resource after the move", default: '1s', parse: nonNegative(parseDuration, 'a duration such as 1s') },
+  fault: { flag: '--fault', form: 'KIND@WHEN', help: 'inject a fault (repeatable): link-down, channel-down, dest-crash, dest-storage-error, auth-failure, stall @ a phase[:fraction] or a time', repeatable: true, parse: (v) => v },
+  detectTime: { flag: '--detect-time', form: 'DURATION', help: 'time to notice a lost link, channel or peer', default: '1s', parse: nonNegative(parseDuration, 'a duration such as 1s') },
+  transferTimeout: { flag: '--transfer-timeout', form: 'DURATION', help: 'a transfer without progress for this long fails', default: '20s', parse: positive(parseDuration, 'a positive duration such as 20s') },
+  destRestartTime: { flag: '--dest-restart-time', form: 'DURATION', help: 'a crashed destination restarts and cleans up after this long', default: '120s', parse: nonNegative(parseDuration, 'a duration such as 120s') },
+  stallTime: { flag: '--stall-time', form: 'DURATION', help: 'how long a stall fault stops the transfer', default: '30s', parse: positive(parseDuration, 'a positive duration such as 30s') },
 } satisfies Record<string, OptionDef>;
 
 export type OptionKey = keyof typeof OPTIONS;
@@ -143,6 +201,11 @@ function value<T>(input: ScenarioInput, key: OptionKey, naming: Naming): T | und
   const def: OptionDef = OPTIONS[key];
   const raw = input[key] ?? def.default;
   if (raw === undefined) return undefined;
+  if (Array.isArray(raw)) {
+    if (!def.repeatable) throw new InputError({ ...naming(key), expected: 'a single value', got: raw });
+    return raw as T;
+  }
+  if (def.repeatable) return [String(raw)] as T;
   if (def.boolean) {
     if (typeof raw === 'boolean') return raw as T;
     if (raw === 'true' || raw === 'false') return (raw === 'true') as T;
@@ -169,6 +232,8 @@ export function resolveScenario(input: ScenarioInput, naming: Naming = flagNamin
       return f();
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
+      // An error about a field of a file (a VM spec) already names the file and the field: keep it.
+      if (err.path !== undefined) throw err;
       const owner = OPTION_KEYS.find((k) => OPTIONS[k].flag === err.source) ?? key;
       throw new InputError({ ...naming(owner), expected: err.expected, got: err.got });
     }
@@ -215,11 +280,56 @@ export function resolveScenario(input: ScenarioInput, naming: Naming = flagNamin
       resumeTime: v<number>('resumeTime'),
       switchover: v<number>('switchover'),
       cleanupTime: v<number>('cleanupTime'),
+      handoffTime: 0,
+      clusterUpdateTime: v<number>('clusterUpdateTime'),
+      detectTime: v<number>('detectTime'),
+      transferTimeout: v<number>('transferTimeout'),
+      destRestartTime: v<number>('destRestartTime'),
+      stallTime: v<number>('stallTime'),
     },
     probes: { pingInterval: v<number>('pingInterval'), tcpTimeout: v<number>('tcpTimeout'), tcpRtoMin: v<number>('tcpRtoMin') },
+    // filled in below, once the mode is known
+    vm: { files: [], source: '' },
+    storage: undefined as unknown as StorageSetup,
+    faults: [],
   };
-  if (scenario.mode !== 'cluster') {
-    throw new InputError({ ...naming('mode'), expected: 'cluster (the only mode the simulator models so far)', got: scenario.mode });
+  if (scenario.mode === 'storage' && input.transport !== undefined) {
+    // A storage-only move stays on one host: it has no transport. (Accepted and ignored would mislead.)
+    throw new InputError({ ...naming('transport'), expected: 'no --transport for a storage-only move (it copies locally)', got: input.transport });
   }
+  const io = scenario.workload.io;
+  for (const [k, name] of [
+    ['writeIops', 'writeIops'],
+    ['readIops', 'readIops'],
+    ['ioSize', 'ioSize'],
+    ['ioHotFraction', 'hotFraction'],
+    ['ioHotShare', 'hotShare'],
+  ] as const) {
+    const val = v<number | undefined>(k);
+    if (val !== undefined) (io as unknown as Record<string, number>)[name] = val;
+  }
+  const vmPath = v<string | undefined>('vm');
+  scenario.vm = vmPath !== undefined ? rename('vm', () => readVmSpec(vmPath)) : shorthandSpec({ disk: v<number>('disk'), allocated: v<number>('diskAllocated'), configBytes: scenario.timing.configBytes });
+  const defaultSource = scenario.mode === 'cluster' ? 'san' : scenario.mode === 'smb-share' ? 'smb' : 'ssd';
+  const sourceName = v<string | undefined>('sourceStorage') ?? defaultSource;
+  const destName = v<string>('destStorage');
+  scenario.storage = {
+    source: rename('sourceStorage', () => getEndpoint(sourceName, OPTIONS.sourceStorage.flag)),
+    dest: rename('destStorage', () => getEndpoint(destName, OPTIONS.destStorage.flag)),
+    converged: v<boolean | undefined>('converged') ?? false,
+    copyMinShare: v<number>('copyMinShare'),
+    segmentBytes: v<number>('storageSegment'),
+  };
+  scenario.vm.files.forEach((f, i) => {
+    if (f.destination !== undefined) rename('vm', () => getEndpoint(f.destination!, `${scenario.vm.source}: files[${i}].destination`));
+  });
+  if (scenario.storage.converged && scenario.mode !== 'smb-share') {
+    throw new InputError({ ...naming('converged'), expected: '--converged only with --mode smb-share (the guest IO rides SMB links only there)', got: true });
+  }
+  const disksCount = scenario.vm.files.filter((f) => f.kind !== 'config').length;
+  const handoff = v<number | undefined>('handoffTime');
+  scenario.timing.handoffTime = handoff ?? (scenario.mode === 'smb-share' ? 0.02 * disksCount : 0.005);
+  const faults = v<string[] | undefined>('fault') ?? [];
+  scenario.faults = faults.map((f) => rename('fault', () => parseFault(f, scenario.mode, OPTIONS.fault.flag)));
   return scenario;
 }

@@ -4,9 +4,10 @@ import { OPTIONS, OPTION_KEYS, type OptionKey, type ScenarioInput } from '../sce
 
 export function addScenarioOptions(cmd: Command, keys: readonly OptionKey[] = OPTION_KEYS): Command {
   for (const key of keys) {
-    const def: { flag: string; form: string; help: string; default?: string; boolean?: boolean } = OPTIONS[key];
+    const def: { flag: string; form: string; help: string; default?: string; boolean?: boolean; repeatable?: boolean } = OPTIONS[key];
     const help = def.default !== undefined ? `${def.help} (default: ${def.default})` : def.help;
-    cmd.option(def.boolean ? def.flag : `${def.flag} <${def.form}>`, help);
+    if (def.repeatable) cmd.option(`${def.flag} <${def.form}>`, help, (v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+    else cmd.option(def.boolean ? def.flag : `${def.flag} <${def.form}>`, help);
   }
   return cmd;
 }
@@ -16,7 +17,7 @@ export function scenarioInputFrom(opts: Record<string, unknown>, keys: readonly 
   const input: ScenarioInput = {};
   for (const key of keys) {
     const v = opts[key];
-    if (v !== undefined) input[key] = v as string | boolean;
+    if (v !== undefined) input[key] = v as string | boolean | string[];
   }
   return input;
 }

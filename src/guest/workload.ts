@@ -25,9 +25,23 @@ export interface WorkloadSpec {
   zeroFraction: number;
   /** True when --working-set came from the user (then it must fit the memory). */
   workingSetFromUser?: boolean;
+  /** Guest storage IO: writes and reads per second, IO size, and locality (hot share of the disks). */
+  io: StorageIo;
+}
+
+export interface StorageIo {
+  writeIops: number;
+  readIops: number;
+  /** Bytes per IO. */
+  ioSize: number;
+  /** Share of the disks' allocated space that is hot (0: uniform). */
+  hotFraction: number;
+  /** Share of the IOs that land in the hot part. */
+  hotShare: number;
 }
 
 const MIB = 2 ** 20;
+const KIB = 2 ** 10;
 
 export const WORKLOAD_PRESETS: Record<string, WorkloadSpec> = {
   idle: {
@@ -38,6 +52,7 @@ export const WORKLOAD_PRESETS: Record<string, WorkloadSpec> = {
     hotFraction: 0,
     hotShare: 0,
     zeroFraction: 0.9,
+    io: { writeIops: 2, readIops: 1, ioSize: 4 * KIB, hotFraction: 0.01, hotShare: 0.9 },
   },
   web: {
     name: 'web',
@@ -47,6 +62,7 @@ export const WORKLOAD_PRESETS: Record<string, WorkloadSpec> = {
     hotFraction: 0,
     hotShare: 0,
     zeroFraction: 0.5,
+    io: { writeIops: 5, readIops: 95, ioSize: 16 * KIB, hotFraction: 0.05, hotShare: 0.8 },
   },
   oltp: {
     name: 'oltp',
@@ -56,6 +72,7 @@ export const WORKLOAD_PRESETS: Record<string, WorkloadSpec> = {
     hotFraction: 0.1,
     hotShare: 0.8,
     zeroFraction: 0.1,
+    io: { writeIops: 350, readIops: 650, ioSize: 8 * KIB, hotFraction: 0.1, hotShare: 0.8 },
   },
   vdi: {
     name: 'vdi',
@@ -65,6 +82,7 @@ export const WORKLOAD_PRESETS: Record<string, WorkloadSpec> = {
     hotFraction: 0,
     hotShare: 0,
     zeroFraction: 0.6,
+    io: { writeIops: 8, readIops: 2, ioSize: 8 * KIB, hotFraction: 0.05, hotShare: 0.8 },
   },
   churn: {
     name: 'churn',
@@ -74,6 +92,7 @@ export const WORKLOAD_PRESETS: Record<string, WorkloadSpec> = {
     hotFraction: 0,
     hotShare: 0,
     zeroFraction: 0.5,
+    io: { writeIops: 5000, readIops: 0, ioSize: 64 * KIB, hotFraction: 0, hotShare: 0 },
   },
 };
 
@@ -88,6 +107,7 @@ export const CUSTOM_BASE: WorkloadSpec = {
   hotFraction: 0,
   hotShare: 0.8,
   zeroFraction: 0,
+  io: { writeIops: 0, readIops: 0, ioSize: 8 * KIB, hotFraction: 0, hotShare: 0.8 },
 };
 
 export interface WorkloadOverrides {
@@ -96,13 +116,15 @@ export interface WorkloadOverrides {
   hotFraction?: number;
   hotShare?: number;
   zeroFraction?: number;
+  io?: Partial<StorageIo>;
 }
 
 /** A preset (or custom) with flag overrides applied. */
 export function resolveWorkload(name: string, o: WorkloadOverrides = {}, source = '--workload'): WorkloadSpec {
   const base = name === 'custom' ? CUSTOM_BASE : WORKLOAD_PRESETS[name];
   if (!base) throw new InputError({ source, expected: `one of ${WORKLOAD_NAMES.join(', ')}`, got: name });
-  const w: WorkloadSpec = { ...base, workingSet: { ...base.workingSet } };
+  const w: WorkloadSpec = { ...base, workingSet: { ...base.workingSet }, io: { ...base.io } };
+  for (const [k, v] of Object.entries(o.io ?? {})) if (v !== undefined) (w.io as unknown as Record<string, number>)[k] = v;
   if (o.dirtyRate !== undefined) w.dirtyRate = o.dirtyRate;
   if (o.workingSet !== undefined) {
     w.workingSet = o.workingSet;

@@ -1,27 +1,22 @@
-// The live-migration core, sans-I/O: it never reads a clock, touches memory or sends a byte. A driver
-// (virtual-time sim, or wall-clock real) performs each action it returns and answers with the event
-// that action produced; every event carries the driver's `now` (seconds since the migration began).
+// The memory pre-copy, sans-I/O: it never reads a clock, touches memory or sends a byte. The
+// orchestrator (orchestrator.ts) runs it as one part of a migration; a driver performs each action and
+// answers with the event it produced, carrying the driver's `now` (seconds since the migration began).
 //
-// Phases (the seed article's): setup (copy the configuration, create the empty VM on the destination),
-// pre-copy rounds (round 0 sends all memory; each later round sends the pages dirtied since the previous
-// bitmap sync), blackout (pause, sync, send the rest and the device state), resume on the destination,
-// clean up the source. When the pre-copy does not converge, `onNoConverge` forces the blackout,
-// throttles the guest (20% then +10% per round up to 99%, QEMU's auto-converge steps), or aborts and
-// leaves the VM on the source.
+// Round 0 sends all memory; each later round sends the pages dirtied since the previous bitmap sync;
+// the stop policy decides after each sync. When the pre-copy does not converge, `onNoConverge` forces the
+// blackout, throttles the guest (20% then +10% per round up to 99%, QEMU's auto-converge steps), or
+// aborts (the VM stays on the source).
 //
 //   action                      -> event the driver answers with
-//   setup {configBytes}         -> setup-done
-//   sync                        -> synced {pages, zeroPages}    (first sync starts dirty logging)
+//   sync {final}                -> synced {pages, zeroPages}    (the first sync starts dirty logging)
 //   send {round, throttle}      -> sent {pages, zeroPages, wireBytes}
 //   pause                       -> paused
 //   send-final {stateBytes}     -> sent
-//   resume                      -> resumed
-//   cleanup-source              -> cleaned-up
-//   rollback {reason}           -> rolled-back
-//   done                           (terminal)
+//   memory-done                    (terminal: everything is on the destination, the VM is paused)
+//   memory-abort {reason}          (terminal: give up, the VM still runs on the source)
 
 import { StateError } from '../errors.js';
-import type { Host, Outcome, RoundRecord } from '../result.js';
+import type { RoundRecord } from '../result.js';
 import { PAGE_SIZE } from '../units/index.js';
 import { decide, THROTTLE, type PolicyConfig } from './policy.js';
 
@@ -31,48 +26,34 @@ export interface PrecopyConfig {
   memoryPages: number;
   policy: PolicyConfig;
   onNoConverge: NoConvergeAction;
-  /** VM configuration sent in the setup phase. */
-  configBytes: number;
   /** CPU and device state sent in the blackout. */
   stateBytes: number;
 }
 
-export type Action =
-  | { type: 'setup'; configBytes: number }
+export type MemoryAction =
   | { type: 'sync'; final: boolean }
   | { type: 'send'; round: number; throttle: number }
   | { type: 'pause' }
   | { type: 'send-final'; round: number; stateBytes: number }
-  | { type: 'resume' }
-  | { type: 'cleanup-source' }
-  | { type: 'rollback'; reason: string }
-  | { type: 'done' };
+  | { type: 'memory-done' }
+  | { type: 'memory-abort'; reason: string };
 
-export type Event =
-  | { type: 'setup-done'; now: number }
+export type MemoryEvent =
   | { type: 'synced'; now: number; pages: number; zeroPages: number }
   | { type: 'sent'; now: number; pages: number; zeroPages: number; wireBytes: number }
-  | { type: 'paused'; now: number }
-  | { type: 'resumed'; now: number }
-  | { type: 'cleaned-up'; now: number }
-  | { type: 'rolled-back'; now: number };
+  | { type: 'paused'; now: number };
 
-type Phase = 'idle' | 'setup' | 'precopy-sync' | 'precopy-send' | 'pause' | 'final-sync' | 'final-send' | 'resume' | 'cleanup' | 'rollback' | 'done';
+type Phase = 'idle' | 'precopy-sync' | 'precopy-send' | 'pause' | 'final-sync' | 'final-send' | 'done';
 
 export interface PrecopySummary {
-  outcome: Outcome;
-  rollbackReason: string | null;
   converged: boolean;
-  vmRunningOn: Host;
   precopyRounds: number;
   pagesSent: number;
   zeroPagesSent: number;
   memoryWireBytes: number;
   stateBytes: number;
-  configBytes: number;
-  setupDoneAt: number | null;
+  startedAt: number | null;
   pausedAt: number | null;
-  resumedAt: number | null;
   finishedAt: number | null;
   rounds: RoundRecord[];
 }
@@ -88,16 +69,11 @@ export class PrecopyCore {
   private zeroPagesSent = 0;
   private memoryWireBytes = 0;
   private stateBytesSent = 0;
-  private configBytesSent = 0;
   private bestPending = Infinity;
   private roundsSinceBest = 0;
   private converged = false;
-  private outcome: Outcome | null = null;
-  private rollbackReason: string | null = null;
-  private vmOn: Host = 'source';
-  private setupDoneAt: number | null = null;
+  private startedAt: number | null = null;
   private pausedAt: number | null = null;
-  private resumedAt: number | null = null;
   private finishedAt: number | null = null;
   // auto-converge bookkeeping (QEMU's migration_trigger_throttle)
   private periodStart = 0;
@@ -109,22 +85,15 @@ export class PrecopyCore {
     if (!(cfg.memoryPages > 0)) throw new StateError('memoryPages must be positive');
   }
 
-  /** The first action. */
-  start(): Action {
+  /** The first action: the first sync, which starts dirty logging (round 0 sends everything). */
+  start(): MemoryAction {
     this.expect('idle');
-    this.phase = 'setup';
-    return { type: 'setup', configBytes: this.cfg.configBytes };
+    this.phase = 'precopy-sync';
+    return { type: 'sync', final: false };
   }
 
-  handle(ev: Event): Action {
+  handle(ev: MemoryEvent): MemoryAction {
     switch (ev.type) {
-      case 'setup-done':
-        this.expect('setup');
-        this.setupDoneAt = ev.now;
-        this.configBytesSent = this.cfg.configBytes;
-        this.periodStart = ev.now;
-        this.phase = 'precopy-sync';
-        return { type: 'sync', final: false };
       case 'synced':
         return this.onSynced(ev);
       case 'sent':
@@ -134,29 +103,10 @@ export class PrecopyCore {
         this.pausedAt = ev.now;
         this.phase = 'final-sync';
         return { type: 'sync', final: true };
-      case 'resumed':
-        this.expect('resume');
-        this.resumedAt = ev.now;
-        this.vmOn = 'destination';
-        this.phase = 'cleanup';
-        return { type: 'cleanup-source' };
-      case 'cleaned-up':
-        this.expect('cleanup');
-        this.finishedAt = ev.now;
-        this.outcome = 'completed';
-        this.phase = 'done';
-        return { type: 'done' };
-      case 'rolled-back':
-        this.expect('rollback');
-        this.finishedAt = ev.now;
-        this.outcome = 'rolled_back';
-        this.vmOn = 'source';
-        this.phase = 'done';
-        return { type: 'done' };
     }
   }
 
-  private onSynced(ev: Extract<Event, { type: 'synced' }>): Action {
+  private onSynced(ev: Extract<MemoryEvent, { type: 'synced' }>): MemoryAction {
     if (this.phase === 'final-sync') {
       this.current = this.newRound('blackout', ev.now);
       this.phase = 'final-send';
@@ -169,6 +119,8 @@ export class PrecopyCore {
       this.periodDirtyPages += ev.pages;
     } else {
       // Round 0: the whole memory is pending.
+      this.startedAt = ev.now;
+      this.periodStart = ev.now;
       this.current = this.newRound('precopy', ev.now);
       this.phase = 'precopy-send';
       return { type: 'send', round: 0, throttle: this.throttle };
@@ -201,9 +153,9 @@ export class PrecopyCore {
         case 'force':
           return this.enterBlackout();
         case 'abort':
-          this.phase = 'rollback';
-          this.rollbackReason = 'no_convergence';
-          return { type: 'rollback', reason: 'no_convergence' };
+          this.phase = 'done';
+          this.finishedAt = ev.now;
+          return { type: 'memory-abort', reason: 'no_convergence' };
         case 'throttle':
           if (this.throttle >= THROTTLE.max || this.rounds.length >= this.cfg.policy.maxRounds) return this.enterBlackout();
           this.raiseThrottle();
@@ -216,7 +168,7 @@ export class PrecopyCore {
     return { type: 'send', round: this.current.round, throttle: this.throttle };
   }
 
-  private onSent(ev: Extract<Event, { type: 'sent' }>): Action {
+  private onSent(ev: Extract<MemoryEvent, { type: 'sent' }>): MemoryAction {
     const r = this.current;
     if (!r || (this.phase !== 'precopy-send' && this.phase !== 'final-send')) {
       throw new StateError(`unexpected 'sent' in phase ${this.phase}`);
@@ -232,9 +184,9 @@ export class PrecopyCore {
       const memWire = Math.max(0, ev.wireBytes - this.cfg.stateBytes);
       this.memoryWireBytes += memWire;
       this.stateBytesSent = this.cfg.stateBytes;
-      r.bytes_sent = ev.wireBytes;
-      this.phase = 'resume';
-      return { type: 'resume' };
+      this.finishedAt = ev.now;
+      this.phase = 'done';
+      return { type: 'memory-done' };
     }
     this.memoryWireBytes += ev.wireBytes;
     this.lastRoundPages = ev.pages;
@@ -244,7 +196,7 @@ export class PrecopyCore {
     return { type: 'sync', final: false };
   }
 
-  private enterBlackout(): Action {
+  private enterBlackout(): MemoryAction {
     this.phase = 'pause';
     return { type: 'pause' };
   }
@@ -292,22 +244,17 @@ export class PrecopyCore {
     return this.phase === 'done';
   }
 
+  /** What the memory migration did so far (also after an interruption by a fault). */
   summary(): PrecopySummary {
-    if (this.phase !== 'done' || this.outcome === null) throw new StateError('summary() before the migration finished');
     return {
-      outcome: this.outcome,
-      rollbackReason: this.rollbackReason,
       converged: this.converged,
-      vmRunningOn: this.vmOn,
       precopyRounds: this.rounds.filter((r) => r.phase === 'precopy').length,
       pagesSent: this.pagesSent,
       zeroPagesSent: this.zeroPagesSent,
       memoryWireBytes: this.memoryWireBytes,
       stateBytes: this.stateBytesSent,
-      configBytes: this.configBytesSent,
-      setupDoneAt: this.setupDoneAt,
+      startedAt: this.startedAt,
       pausedAt: this.pausedAt,
-      resumedAt: this.resumedAt,
       finishedAt: this.finishedAt,
       rounds: this.rounds.map((r) => ({ ...r })),
     };

@@ -34,6 +34,20 @@ export const RUN_COLUMNS = [
   'tcp_max_stall_ms',
   'tcp_sessions_dropped',
   'memory_verified',
+  'disk_bytes',
+  'storage_bytes_copied',
+  'storage_copy_time_s',
+  'mirrored_writes',
+  'mirrored_bytes',
+  'handoff_ms',
+  'source_files_removed',
+  'faults',
+  'faults_applied',
+  'writes_lost',
+  'destination_files_left',
+  'cleanup_pending',
+  'invariants_ok',
+  'invariant_violations',
 ] as const satisfies readonly (keyof MigrationResult)[];
 
 export const ROUND_COLUMNS = ['round', 'phase', 'start_s', 'duration_s', 'pages_sent', 'bytes_sent', 'dirty_pages_after', 'throttle'] as const satisfies readonly (keyof RoundRecord)[];

@@ -61,6 +61,8 @@ export interface LinkModel {
   compression: CompressionParams | null;
   /** Cost of sending `fullPages` non-zero pages, `zeroPages` zero markers and `extraBytes` of other data. */
   cost(fullPages: number, zeroPages: number, extraBytes: number): TransferCost;
+  /** The same at a given payload rate (what is left of the link after failures and other traffic). */
+  costAt(rate: number, fullPages: number, zeroPages: number, extraBytes: number): TransferCost;
 }
 
 export interface LinkOptions {
@@ -123,9 +125,12 @@ function finish(transport: TransportName, channels: LinkChannel[], compression: 
     rtt,
     compression,
     cost(fullPages, zeroPages, extraBytes) {
+      return this.costAt(rate, fullPages, zeroPages, extraBytes);
+    },
+    costAt(at, fullPages, zeroPages, extraBytes) {
       const pageBytes = compression ? PAGE_SIZE * compression.ratio : PAGE_SIZE;
       const wireBytes = fullPages * (pageBytes + PAGE_HEADER_BYTES) + zeroPages * ZERO_PAGE_BYTES + extraBytes;
-      let seconds = wireBytes / rate;
+      let seconds = wireBytes / at;
       if (compression) {
         // Compression and sending are pipelined: the slower stage sets the pace. Zero pages cost no CPU.
         const cpu = (fullPages * PAGE_SIZE) / (compression.ratePerCore * compression.cores);

@@ -43,7 +43,15 @@ describe('migbench simulate', () => {
     [['--policy', 'vmware'], '--policy', 'hyperv'],
     [['--zero-fraction', '2'], '--zero-fraction', 'between 0 and 1'],
     [['--seed', 'x'], '--seed', 'whole number'],
-    [['--mode', 'teleport'], '--mode', 'cluster'],
+    [['--mode', 'teleport'], '--mode', 'cluster, smb-share, shared-nothing, storage'],
+    [['--mode', 'cluster', '--fault', 'meltdown@precopy'], '--fault', 'a fault kind among link-down'],
+    [['--mode', 'cluster', '--fault', 'link-down@storage-copy'], '--fault', 'a phase that mode cluster has'],
+    [['--mode', 'storage', '--fault', 'link-down@config'], '--fault', 'a fault kind that mode storage can suffer'],
+    [['--mode', 'storage', '--transport', 'tcp'], '--transport', 'no --transport for a storage-only move'],
+    [['--mode', 'cluster', '--converged'], '--converged', 'only with --mode smb-share'],
+    [['--dest-storage', 'tape'], '--dest-storage', 'hdd, ssd, san, smb'],
+    [['--vm', 'test/fixtures/vm-missing-size.json'], 'test/fixtures/vm-missing-size.json: files[1].size', 'a size such as 100GiB (the field is missing)'],
+    [['--vm', 'test/fixtures/no-such-file.json'], '--vm', 'a readable JSON file'],
     [['--mtu', '100'], '--mtu', 'at least 576'],
     [['--workload', 'custom', '--dirty-rate', '1000pages/s', '--working-set', '9GiB'], '--working-set', 'no larger than the memory'],
   ])('rejects bad input %j with exit 2 naming the flag and the expected form', async (args, flag, form) => {
@@ -52,6 +60,24 @@ describe('migbench simulate', () => {
     expect(r.out).toBe('');
     expect(r.err).toContain(flag);
     expect(r.err).toContain(form);
+  });
+
+  it('takes --fault more than once and reports both', async () => {
+    const r = await cli('simulate', '--mode', 'shared-nothing', '--memory', '1GiB', '--disk', '2GiB', '--fault', 'channel-down@precopy:0.2', '--fault', 'stall@cleanup', '--stall-time', '1s', '--transport', 'smb', '--network', '2x10g', '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out) as Record<string, unknown>;
+    expect(j['faults']).toBe('channel-down@precopy:0.2;stall@cleanup');
+    expect(j['faults_applied']).toBe(2);
+    expect(j['outcome']).toBe('completed');
+    expect(j['invariants_ok']).toBe(true);
+  });
+
+  it('prints the storage side of a shared-nothing move', async () => {
+    const r = await cli('simulate', '--mode', 'shared-nothing', '--memory', '1GiB', '--disk', '2GiB', '--workload', 'oltp');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/storage copied\s+2 GiB of 2 GiB/);
+    expect(r.out).toMatch(/mirrored writes\s+\d+ \(.*\), 0 lost/);
+    expect(r.out).toMatch(/invariants\s+all hold/);
   });
 
   it('exits 2 on an unknown flag', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { StateError } from '../../src/errors.js';
 import { decide, POLICY_DEFAULTS, type PolicyConfig, type PolicyView } from '../../src/migration/policy.js';
-import { PrecopyCore, type Action, type NoConvergeAction } from '../../src/migration/precopy.js';
+import { PrecopyCore, type MemoryAction, type NoConvergeAction } from '../../src/migration/precopy.js';
 
 const policy = (name: PolicyConfig['name'], o: Partial<PolicyConfig> = {}): PolicyConfig => ({ ...POLICY_DEFAULTS, name, ...o });
 
@@ -10,22 +10,19 @@ const policy = (name: PolicyConfig['name'], o: Partial<PolicyConfig> = {}): Poli
  * at each sync after round 0. Returns the actions the core asked for and its summary.
  */
 function drive(o: { pages: number; rate: number; dirty: (round: number, throttle: number) => number; policy: PolicyConfig; onNoConverge?: NoConvergeAction }) {
-  const core = new PrecopyCore({ memoryPages: o.pages, policy: o.policy, onNoConverge: o.onNoConverge ?? 'force', configBytes: 1000, stateBytes: 4096 });
+  const core = new PrecopyCore({ memoryPages: o.pages, policy: o.policy, onNoConverge: o.onNoConverge ?? 'force', stateBytes: 4096 });
   let now = 0;
   let pending = 0;
   let syncs = 0;
   let throttle = 0;
-  const actions: Action[] = [];
+  let pausedAt = 0;
+  const actions: MemoryAction[] = [];
   let a = core.start();
-  for (let steps = 0; a.type !== 'done' && steps < 10_000; steps++) {
+  for (let steps = 0; a.type !== 'memory-done' && a.type !== 'memory-abort' && steps < 10_000; steps++) {
     actions.push(a);
     switch (a.type) {
-      case 'setup':
-        now += 1;
-        a = core.handle({ type: 'setup-done', now });
-        break;
       case 'sync':
-        pending = syncs === 0 ? o.pages : a.final ? 0 + pending : o.dirty(syncs, throttle);
+        pending = syncs === 0 ? o.pages : a.final ? pending : o.dirty(syncs, throttle);
         syncs++;
         a = core.handle({ type: 'synced', now, pages: pending, zeroPages: 0 });
         break;
@@ -39,54 +36,42 @@ function drive(o: { pages: number; rate: number; dirty: (round: number, throttle
         break;
       }
       case 'pause':
+        pausedAt = now;
         a = core.handle({ type: 'paused', now });
-        break;
-      case 'resume':
-        now += 0.01;
-        a = core.handle({ type: 'resumed', now });
-        break;
-      case 'cleanup-source':
-        now += 0.5;
-        a = core.handle({ type: 'cleaned-up', now });
-        break;
-      case 'rollback':
-        now += 0.1;
-        a = core.handle({ type: 'rolled-back', now });
         break;
     }
   }
-  return { actions, summary: core.summary() };
+  actions.push(a);
+  return { actions, summary: core.summary(), blackout: now - pausedAt };
 }
 
 describe('pre-copy core', () => {
-  it('walks setup, pre-copy, blackout, resume and clean-up for a converging guest', () => {
-    const { actions, summary } = drive({ pages: 10_000, rate: 10_000, dirty: (r) => Math.floor(5000 / 4 ** (r - 1)), policy: policy('hyperv') });
+  it('walks the pre-copy rounds and the blackout for a converging guest', () => {
+    const { actions, summary, blackout } = drive({ pages: 10_000, rate: 10_000, dirty: (r) => Math.floor(5000 / 4 ** (r - 1)), policy: policy('hyperv') });
     // 10k pages/s x 300 ms = 3000 pages fit the downtime limit: 5000 do not, 1250 do
-    expect(actions.map((x) => x.type)).toEqual(['setup', 'sync', 'send', 'sync', 'send', 'sync', 'pause', 'sync', 'send-final', 'resume', 'cleanup-source']);
-    expect(summary.outcome).toBe('completed');
+    expect(actions.map((x) => x.type)).toEqual(['sync', 'send', 'sync', 'send', 'sync', 'pause', 'sync', 'send-final', 'memory-done']);
     expect(summary.converged).toBe(true);
-    expect(summary.vmRunningOn).toBe('destination');
     expect(summary.precopyRounds).toBe(2);
     expect(summary.rounds.map((r) => r.pages_sent)).toEqual([10_000, 5000, 1250]);
     expect(summary.rounds.map((r) => r.dirty_pages_after)).toEqual([5000, 1250, 0]);
     expect(summary.rounds.at(-1)!.phase).toBe('blackout');
-    expect(summary.resumedAt! - summary.pausedAt!).toBeCloseTo(1250 / 10_000 + 0.01, 9);
+    expect(blackout).toBeCloseTo(1250 / 10_000, 9);
+    expect(summary.pausedAt).not.toBeNull();
   });
 
   it('hyperv forces the blackout after max passes when the guest does not converge', () => {
     const { summary } = drive({ pages: 10_000, rate: 1000, dirty: () => 5000, policy: policy('hyperv', { maxPasses: 5 }) });
     expect(summary.precopyRounds).toBe(5);
     expect(summary.converged).toBe(false);
-    expect(summary.outcome).toBe('completed');
+    expect(summary.rounds.at(-1)!.phase).toBe('blackout');
   });
 
   it('aborts and stays on the source with reason no_convergence when asked to', () => {
     const { actions, summary } = drive({ pages: 10_000, rate: 1000, dirty: () => 5000, policy: policy('hyperv'), onNoConverge: 'abort' });
-    expect(actions.at(-1)).toEqual({ type: 'rollback', reason: 'no_convergence' });
+    expect(actions.at(-1)).toEqual({ type: 'memory-abort', reason: 'no_convergence' });
     expect(actions.some((a) => a.type === 'pause')).toBe(false);
-    expect(summary.outcome).toBe('rolled_back');
-    expect(summary.rollbackReason).toBe('no_convergence');
-    expect(summary.vmRunningOn).toBe('source');
+    expect(summary.pausedAt).toBeNull();
+    expect(summary.converged).toBe(false);
   });
 
   it('throttles 20% then +10% per round until the guest converges', () => {
@@ -127,10 +112,10 @@ describe('pre-copy core', () => {
   });
 
   it('rejects events out of order', () => {
-    const core = new PrecopyCore({ memoryPages: 10, policy: policy('hyperv'), onNoConverge: 'force', configBytes: 0, stateBytes: 0 });
+    const core = new PrecopyCore({ memoryPages: 10, policy: policy('hyperv'), onNoConverge: 'force', stateBytes: 0 });
     expect(() => core.handle({ type: 'paused', now: 0 })).toThrow(StateError);
     core.start();
-    expect(() => core.handle({ type: 'resumed', now: 0 })).toThrow(/out of order/);
-    expect(() => core.summary()).toThrow(StateError);
+    expect(() => core.handle({ type: 'paused', now: 0 })).toThrow(/out of order/);
+    expect(() => core.start()).toThrow(StateError);
   });
 });

@@ -1,6 +1,6 @@
 // `migbench simulate`: one migration in the page-level simulator.
 import type { Command } from 'commander';
-import { simulate } from '../../drivers/sim.js';
+import { simulate } from '../../drivers/sim/index.js';
 import type { MigrationResult } from '../../result.js';
 import { resolveScenario } from '../../scenario.js';
 import { formatBytes, formatDuration } from '../../units/index.js';
@@ -37,6 +37,14 @@ export function formatResult(r: MigrationResult): string {
     ['tcp session', `longest stall ${formatDuration(r.tcp_max_stall_ms / 1000)}, ${r.tcp_sessions_dropped} dropped`],
     ['memory verified', yesNo(r.memory_verified)],
   ];
+  if (r.storage_bytes_copied > 0 || r.mode === 'shared-nothing' || r.mode === 'storage') {
+    pairs.push(['storage copied', `${formatBytes(r.storage_bytes_copied)} of ${formatBytes(r.disk_bytes)} in ${formatDuration(r.storage_copy_time_s)}`]);
+    pairs.push(['mirrored writes', `${r.mirrored_writes} (${formatBytes(r.mirrored_bytes)}), ${r.writes_lost} lost`]);
+  }
+  if (r.handoff_ms > 0) pairs.push(['storage handoff', formatDuration(r.handoff_ms / 1000)]);
+  pairs.push(['files', `${r.source_files_removed} removed from the source, ${r.destination_files_left} left on the destination${r.cleanup_pending ? ', clean-up pending' : ''}`]);
+  if (r.faults) pairs.push(['faults', `${r.faults} (${r.faults_applied} applied)`]);
+  pairs.push(['invariants', r.invariants_ok ? 'all hold' : `BROKEN: ${r.invariant_violations}`]);
   const rows = r.rounds.map((x) => [
     x.round,
     x.phase,
@@ -47,5 +55,6 @@ export function formatResult(r: MigrationResult): string {
     x.dirty_pages_after,
     `${Math.round(x.throttle * 100)}%`,
   ]);
-  return head + keyValues(pairs) + '\n' + table(['round', 'phase', 'start', 'duration', 'pages', 'sent', 'dirty after', 'throttle'], rows);
+  const roundsTable = rows.length > 0 ? '\n' + table(['round', 'phase', 'start', 'duration', 'pages', 'sent', 'dirty after', 'throttle'], rows) : '';
+  return head + keyValues(pairs) + roundsTable;
 }

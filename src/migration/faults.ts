@@ -1,0 +1,88 @@
+// Faults: `--fault KIND@WHEN`, repeatable. WHEN is a phase with an optional fraction of it
+// (`precopy:0.5`; the middle of the phase when no fraction is given) or a time since the start (`12.5s`).
+// Which kinds a mode can suffer, and in which phases, is fixed here; docs/modes.md explains why.
+
+import { InputError, UnitError } from '../errors.js';
+import type { Mode } from '../result.js';
+import { parseDuration } from '../units/index.js';
+
+export const FAULT_KINDS = ['link-down', 'channel-down', 'dest-crash', 'dest-storage-error', 'auth-failure', 'stall'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export const PHASES = ['config', 'storage-copy', 'precopy', 'blackout', 'handoff', 'cleanup'] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** The phases each mode goes through, in order. */
+export const MODE_PHASES: Record<Mode, readonly Phase[]> = {
+  cluster: ['config', 'precopy', 'blackout', 'handoff', 'cleanup'],
+  'smb-share': ['config', 'precopy', 'blackout', 'handoff', 'cleanup'],
+  'shared-nothing': ['config', 'storage-copy', 'precopy', 'blackout', 'handoff', 'cleanup'],
+  storage: ['config', 'storage-copy', 'handoff', 'cleanup'],
+};
+
+/** Fault kinds each mode can suffer. A storage-only move stays on one host: no link, no peer to authenticate. */
+export const MODE_FAULTS: Record<Mode, readonly FaultKind[]> = {
+  cluster: FAULT_KINDS,
+  'smb-share': FAULT_KINDS,
+  'shared-nothing': FAULT_KINDS,
+  storage: ['dest-storage-error', 'stall'],
+};
+
+/** Phases a kind can hit. Authentication happens when the hosts connect; after the point of no return the
+ *  VM runs on the destination, and a crash or storage failure there is a host failure, not a migration fault. */
+export const KIND_PHASES: Record<FaultKind, readonly Phase[]> = {
+  'link-down': PHASES,
+  'channel-down': PHASES,
+  stall: PHASES,
+  'dest-crash': ['config', 'storage-copy', 'precopy', 'blackout', 'handoff'],
+  'dest-storage-error': ['config', 'storage-copy', 'precopy', 'blackout', 'handoff'],
+  'auth-failure': ['config'],
+};
+
+export type FaultWhen = { phase: Phase; fraction: number } | { time: number };
+
+export interface FaultSpec {
+  kind: FaultKind;
+  when: FaultWhen;
+  /** The text as given, for the `faults` result field. */
+  text: string;
+}
+
+const FORM = 'KIND@WHEN, where KIND is one of ' + FAULT_KINDS.join(', ') + ' and WHEN a phase (' + PHASES.join(', ') + ') with an optional fraction (precopy:0.5) or a time (12.5s)';
+
+/** Parse one `--fault` value, checking it against the mode. */
+export function parseFault(text: string, mode: Mode, source = '--fault'): FaultSpec {
+  const at = text.indexOf('@');
+  if (at < 0) throw new InputError({ source, expected: FORM, got: text });
+  const kind = text.slice(0, at).trim();
+  const when = text.slice(at + 1).trim();
+  if (!(FAULT_KINDS as readonly string[]).includes(kind)) throw new InputError({ source, expected: `a fault kind among ${FAULT_KINDS.join(', ')}`, got: kind });
+  const k = kind as FaultKind;
+  if (!MODE_FAULTS[mode].includes(k)) {
+    throw new InputError({ source, expected: `a fault kind that mode ${mode} can suffer (${MODE_FAULTS[mode].join(', ')})`, got: kind, detail: 'a storage-only move stays on one host' });
+  }
+  const [phaseText, fracText] = when.split(':');
+  if ((PHASES as readonly string[]).includes(phaseText!)) {
+    const phase = phaseText as Phase;
+    if (!MODE_PHASES[mode].includes(phase)) {
+      throw new InputError({ source, expected: `a phase that mode ${mode} has (${MODE_PHASES[mode].join(', ')})`, got: phase });
+    }
+    if (!KIND_PHASES[k].includes(phase)) {
+      throw new InputError({ source, expected: `a phase ${k} can hit (${KIND_PHASES[k].filter((p) => MODE_PHASES[mode].includes(p)).join(', ')})`, got: phase });
+    }
+    let fraction = 0.5;
+    if (fracText !== undefined) {
+      fraction = Number(fracText);
+      if (fracText.trim() === '' || !(fraction >= 0 && fraction < 1)) throw new InputError({ source, expected: 'a fraction of the phase in [0, 1), such as precopy:0.5', got: when });
+    }
+    return { kind: k, when: { phase, fraction }, text };
+  }
+  try {
+    const time = parseDuration(when);
+    if (!(time >= 0)) throw new UnitError('a time', when);
+    return { kind: k, when: { time }, text };
+  } catch (err) {
+    if (err instanceof UnitError) throw new InputError({ source, expected: `a phase (${MODE_PHASES[mode].join(', ')}) or a time such as 12.5s`, got: when });
+    throw err;
+  }
+}

@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { simulate } from '../../src/drivers/sim/index.js';
+import { KIND_PHASES, MODE_FAULTS, MODE_PHASES, type FaultKind, type Phase } from '../../src/migration/faults.js';
+import { MODES, type MigrationResult, type Mode } from '../../src/result.js';
+import { resolveScenario, type ScenarioInput } from '../../src/scenario.js';
+
+const run = (i: ScenarioInput): MigrationResult => simulate(resolveScenario(i));
+const small = { memory: '1GiB', disk: '4GiB', workload: 'oltp' } as const;
+
+/** Every invariant the issue names, checked on one result. */
+function expectInvariants(r: MigrationResult): void {
+  expect(r.invariant_violations).toBe('');
+  expect(r.invariants_ok).toBe(true);
+  expect(r.writes_lost).toBe(0);
+  if (r.outcome === 'rolled_back') {
+    expect(r.vm_running_on).toBe('source');
+    expect(r.destination_files_left).toBe(0);
+    expect(r.source_files_removed).toBe(0);
+  } else {
+    if (r.mode !== 'storage') {
+      expect(r.vm_running_on).toBe('destination');
+      expect(r.memory_verified).toBe(true);
+    }
+    if (r.cleanup_pending) expect(r.source_files_removed).toBe(0);
+  }
+}
+
+/** What must happen for a fault of `kind` in `phase` (default stall 30 s > 20 s transfer timeout). */
+function expected(mode: Mode, kind: FaultKind, phase: Phase, transport: string): { outcome: string; reason?: string; pending?: boolean } {
+  const multichannel = transport === 'smb'; // 2x10g: 8 SMB channels
+  if (kind === 'channel-down' && multichannel) return { outcome: 'completed', pending: false };
+  const cause = kind === 'channel-down' ? 'all_channels_lost' : kind === 'stall' ? 'stall_timeout' : kind.replace(/-/g, '_');
+  if (phase === 'cleanup') return { outcome: 'completed', pending: true };
+  void mode;
+  return { outcome: 'rolled_back', reason: cause };
+}
+
+describe('fault matrix: every mode x fault kind x phase it can hit x seeds', () => {
+  const cases: [Mode, FaultKind, Phase, number, string][] = [];
+  const transports = ['tcp', 'smb', 'compression'];
+  for (const mode of MODES)
+    for (const kind of MODE_FAULTS[mode])
+      for (const phase of MODE_PHASES[mode])
+        if (KIND_PHASES[kind].includes(phase)) for (const seed of [1, 2, 3]) cases.push([mode, kind, phase, seed, transports[seed - 1]!]);
+
+  it('covers at least 200 runs', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(200);
+  });
+
+  it.each(cases)('%s, %s@%s, seed %d, %s: invariants hold and the outcome is the expected one', (mode, kind, phase, seed, transport) => {
+    const input: ScenarioInput = { ...small, mode, seed, fault: `${kind}@${phase}:0.${seed * 3}`, network: '2x10g' };
+    if (mode !== 'storage') input.transport = transport;
+    const r = run(input);
+    expectInvariants(r);
+    expect(r.faults_applied).toBe(1);
+    const e = expected(mode, kind, phase, mode === 'storage' ? 'local' : transport);
+    expect(r.outcome).toBe(e.outcome);
+    if (e.reason) expect(r.rollback_reason).toBe(e.reason);
+    if (e.pending !== undefined) expect(r.cleanup_pending).toBe(e.pending);
+  });
+
+  it('a short stall only delays; faults after the run are not applied', () => {
+    const short = run({ ...small, mode: 'shared-nothing', fault: 'stall@precopy', stallTime: '2s' });
+    const none = run({ ...small, mode: 'shared-nothing' });
+    expect(short.outcome).toBe('completed');
+    expect(short.total_time_s).toBeGreaterThan(none.total_time_s + 1.9);
+    const late = run({ ...small, mode: 'cluster', fault: 'link-down@10000s' });
+    expect(late.faults_applied).toBe(0);
+    expect(late.outcome).toBe('completed');
+  });
+
+  it('a fault during the blackout extends the outage until the VM runs on the source again', () => {
+    const r = run({ ...small, mode: 'cluster', fault: 'link-down@blackout', detectTime: '1s' });
+    expect(r.outcome).toBe('rolled_back');
+    expect(r.downtime_ms).toBeGreaterThan(1000);
+    expectInvariants(r);
+  });
+});
+
+describe('modes', () => {
+  it('shared-nothing with a heavy writer converges: the mirror copies each region once, however fast the guest writes', () => {
+    const r = run({ mode: 'shared-nothing', memory: '2GiB', disk: '20GiB', workload: 'churn', network: '10g', transport: 'smb' });
+    expect(r.outcome).toBe('completed');
+    expect(r.storage_bytes_copied).toBe(20 * 2 ** 30);
+    expect(r.mirrored_writes).toBeGreaterThan(10_000);
+    expectInvariants(r);
+  });
+
+  it('a destination slower than the guest writes stretches the copy and loses no write', () => {
+    const fast = run({ mode: 'shared-nothing', memory: '2GiB', disk: '20GiB', workload: 'churn', network: '10g', transport: 'smb', destStorage: 'ssd' });
+    const slow = run({ mode: 'shared-nothing', memory: '2GiB', disk: '20GiB', workload: 'churn', network: '10g', transport: 'smb', destStorage: 'hdd' });
+    expect(slow.storage_copy_time_s).toBeGreaterThan(fast.storage_copy_time_s * 1.3);
+    expect(slow.writes_lost).toBe(0);
+    expectInvariants(slow);
+  });
+
+  it('cluster downtime is the memory-only downtime plus the handoff', () => {
+    const withHandoff = run({ mode: 'cluster', workload: 'web', network: '10g', handoffTime: '5ms' });
+    const memoryOnly = run({ mode: 'cluster', workload: 'web', network: '10g', handoffTime: '0ms' });
+    expect(withHandoff.handoff_ms).toBeCloseTo(5 + 0.05, 6); // the handoff plus one 50 us round trip
+    expect(withHandoff.downtime_ms - memoryOnly.downtime_ms).toBeCloseTo(5, 6);
+  });
+
+  it('shared-nothing total time covers the storage copy plus the memory migration', () => {
+    const sn = run({ mode: 'shared-nothing', memory: '4GiB', disk: '40GiB', workload: 'oltp', network: '10g', transport: 'smb' });
+    const memOnly = run({ mode: 'smb-share', memory: '4GiB', disk: '40GiB', workload: 'oltp', network: '10g', transport: 'smb' });
+    expect(sn.storage_copy_time_s).toBeGreaterThan(60);
+    // setup + copy + memory migration (slowed by mirrored writes) + handoff + clean-up
+    expect(sn.total_time_s).toBeGreaterThan(sn.storage_copy_time_s + (memOnly.total_time_s - 1.5 - 0.5) * 0.99);
+    expect(sn.total_bytes_sent).toBeGreaterThan(sn.storage_bytes_copied + sn.memory_bytes_sent);
+  });
+
+  it('smb-share with --converged is slower than without', () => {
+    for (const workload of ['oltp', 'churn']) {
+      const apart = run({ mode: 'smb-share', workload, network: '10g', transport: 'smb' });
+      const converged = run({ mode: 'smb-share', workload, network: '10g', transport: 'smb', converged: true });
+      expect(converged.total_time_s).toBeGreaterThan(apart.total_time_s);
+    }
+  });
+
+  it('a storage-only move sends each file to its own destination, as the VM spec says', () => {
+    const split = run({ mode: 'storage', vm: 'test/fixtures/vm-two-destinations.json', workload: 'idle' });
+    const allSsd = run({ mode: 'storage', vm: 'test/fixtures/vm-two-destinations.json', workload: 'idle', destStorage: 'ssd' });
+    expect(split.storage_bytes_copied).toBe(64 * 2 ** 10 + 4 * 2 ** 30 + 8 * 2 ** 30); // config, half of os.vhdx, data.vhdx
+    expect(split.source_files_removed).toBe(3);
+    // data.vhdx goes to the slower hdd whatever --dest-storage says, so both runs copy at the same speed
+    expect(split.storage_copy_time_s).toBeCloseTo(allSsd.storage_copy_time_s, 6);
+    const oneDest = run({ mode: 'storage', disk: '12GiB', workload: 'idle', destStorage: 'ssd' });
+    expect(split.storage_copy_time_s).toBeGreaterThan(oneDest.storage_copy_time_s * 1.2);
+    expectInvariants(split);
+  });
+
+  it('a storage-only move copies every file locally, switches the IO, and removes the source files', () => {
+    const r = run({ mode: 'storage', disk: '10GiB', workload: 'oltp' });
+    expect(r.vm_running_on).toBe('source');
+    expect(r.downtime_ms).toBe(0);
+    expect(r.missed_pings).toBe(0);
+    expect(r.total_bytes_sent).toBe(0);
+    expect(r.storage_bytes_copied).toBe(10 * 2 ** 30 + 64 * 2 ** 10);
+    expect(r.source_files_removed).toBe(2);
+    expectInvariants(r);
+  });
+});
