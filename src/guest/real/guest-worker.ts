@@ -1,0 +1,69 @@
+// The real guest: a worker thread that writes to its RAM following a workload's regions and rates, and
+// marks each written page in the shared dirty bitmap after writing it (as a hypervisor's dirty log sees
+// a guest write). It checks the control block every millisecond: pause (acknowledged, then it waits),
+// throttle, stop.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { Rng } from '../../random/index.js';
+import { PAGE_SIZE } from '../../units/index.js';
+import { CTL, GuestRam, PAUSED, PAUSE_REQUESTED, RUN, STOPPED, STOP_REQUESTED, type RamDescriptor } from './ram.js';
+
+export interface GuestWorkerData {
+  ram: RamDescriptor;
+  regions: { start: number; count: number; rate: number }[];
+  seed: number;
+}
+
+const data = workerData as GuestWorkerData;
+const ram = GuestRam.attach(data.ram);
+const ctl = ram.control;
+const rng = Rng.stream(data.seed, 'real-guest');
+const total = data.regions.reduce((s, r) => s + r.rate, 0);
+const cumulative = data.regions.map((_, i) => data.regions.slice(0, i + 1).reduce((s, r) => s + r.rate, 0) / (total || 1));
+const words = ram.segments.map((s) => new Uint32Array(s));
+const pagesPerSegment = GuestRam.pagesPerSegment;
+let counter = 1;
+
+function writeOne(): void {
+  const u = rng.next();
+  let i = 0;
+  while (i < cumulative.length - 1 && u >= cumulative[i]!) i++;
+  const r = data.regions[i]!;
+  const p = r.start + rng.int(r.count);
+  const seg = words[Math.floor(p / pagesPerSegment)]!;
+  const word = ((p % pagesPerSegment) * PAGE_SIZE) / 4 + rng.int(PAGE_SIZE / 4);
+  counter = (counter + 1) >>> 0 || 1;
+  seg[word] = counter;
+  ram.markDirty(p); // after the write: a sync that clears the bit before this point sees the write next time
+}
+
+Atomics.store(ctl, CTL.started, 1);
+parentPort?.postMessage('started');
+let last = performance.now();
+let owed = 0;
+for (;;) {
+  const state = Atomics.load(ctl, CTL.state);
+  if (state === PAUSE_REQUESTED) {
+    Atomics.store(ctl, CTL.state, PAUSED);
+    Atomics.notify(ctl, CTL.state);
+    continue;
+  }
+  if (state === PAUSED) {
+    Atomics.wait(ctl, CTL.state, PAUSED, 50);
+    last = performance.now();
+    owed = 0;
+    continue;
+  }
+  if (state >= STOP_REQUESTED) break;
+  const now = performance.now();
+  const speed = 1 - Atomics.load(ctl, CTL.throttle) / 100;
+  owed += (total * speed * (now - last)) / 1000;
+  last = now;
+  const n = Math.floor(owed);
+  owed -= n;
+  for (let k = 0; k < n; k++) writeOne();
+  if (n > 0) Atomics.add(ctl, CTL.writes, n);
+  Atomics.wait(ctl, CTL.state, RUN, 1);
+}
+Atomics.store(ctl, CTL.state, STOPPED);
+Atomics.notify(ctl, CTL.state);

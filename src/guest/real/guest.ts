@@ -1,0 +1,75 @@
+// Controls a real guest (guest-worker.ts) from the migration driver: start it, pause it (waiting for its
+// acknowledgement, so no write happens after `pause()` resolves), resume, throttle, stop.
+
+import { Worker } from 'node:worker_threads';
+import { MigbenchError } from '../../errors.js';
+import type { WorkloadSpec } from '../workload.js';
+import { WorkloadModel } from '../workload.js';
+import { Rng } from '../../random/index.js';
+import { CTL, GuestRam, PAUSED, PAUSE_REQUESTED, RUN, STOPPED, STOP_REQUESTED } from './ram.js';
+import type { GuestWorkerData } from './guest-worker.js';
+import { compiledSibling } from './worker-url.js';
+
+// Atomics.waitAsync exists in Node 20 but TypeScript types it only from lib ES2024, which would also admit
+// APIs Node 20 lacks; type just this one function.
+type WaitAsync = (a: Int32Array, index: number, value: number, timeout?: number) => { async: boolean; value: Promise<string> | string };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
+export class RealGuest {
+  private constructor(
+    readonly ram: GuestRam,
+    private readonly worker: Worker,
+  ) {}
+
+  static async start(o: { bytes: number; workload: WorkloadSpec; seed: number }): Promise<RealGuest> {
+    const ram = GuestRam.create(o.bytes, o.workload.zeroFraction, o.seed);
+    const model = new WorkloadModel(o.workload, ram.pages, Rng.stream(o.seed, 'workload'));
+    const data: GuestWorkerData = { ram: ram.describe(), regions: model.regions.map((r) => ({ ...r })), seed: o.seed };
+    const worker = new Worker(compiledSibling(import.meta.url, 'guest-worker.js'), { workerData: data });
+    await new Promise<void>((resolve, reject) => {
+      worker.once('message', () => resolve());
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new MigbenchError('E_STATE', `guest worker exited early (${code})`)));
+    });
+    worker.removeAllListeners('exit');
+    worker.removeAllListeners('error');
+    return new RealGuest(ram, worker);
+  }
+
+  get writes(): number {
+    return Atomics.load(this.ram.control, CTL.writes);
+  }
+
+  /** Ask the guest to pause and wait until it has (no write happens after this resolves). */
+  async pause(): Promise<void> {
+    const ctl = this.ram.control;
+    Atomics.store(ctl, CTL.state, PAUSE_REQUESTED);
+    Atomics.notify(ctl, CTL.state);
+    for (let i = 0; i < 10_000 && Atomics.load(ctl, CTL.state) !== PAUSED; i++) {
+      const r = waitAsync(ctl, CTL.state, PAUSE_REQUESTED, 10);
+      if (r.async) await r.value;
+    }
+    if (Atomics.load(ctl, CTL.state) !== PAUSED) throw new MigbenchError('E_STATE', 'the guest did not acknowledge the pause');
+  }
+
+  resume(): void {
+    Atomics.store(this.ram.control, CTL.state, RUN);
+    Atomics.notify(this.ram.control, CTL.state);
+  }
+
+  /** Slow the guest's writes by `fraction` (0..0.99). */
+  throttle(fraction: number): void {
+    Atomics.store(this.ram.control, CTL.throttle, Math.round(Math.min(0.99, Math.max(0, fraction)) * 100));
+  }
+
+  async stop(): Promise<void> {
+    const ctl = this.ram.control;
+    Atomics.store(ctl, CTL.state, STOP_REQUESTED);
+    Atomics.notify(ctl, CTL.state);
+    for (let i = 0; i < 500 && Atomics.load(ctl, CTL.state) !== STOPPED; i++) {
+      const r = waitAsync(ctl, CTL.state, STOP_REQUESTED, 10);
+      if (r.async) await r.value;
+    }
+    await this.worker.terminate();
+  }
+}
