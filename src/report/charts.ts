@@ -36,6 +36,7 @@ export const BAR_CHARTS: readonly BarSpec[] = [
 ];
 export const LINE_CHART = { id: 'dirty_pages', title: 'Dirty pages per round' };
 
+
 const uniq = <T>(xs: T[]): T[] => [...new Set(xs)];
 const short = (v: number): string => (v === 0 ? '0' : Math.abs(v) >= 100 ? v.toFixed(0) : Number(v.toPrecision(3)).toString());
 
@@ -123,17 +124,18 @@ function lineChart(g: Group, gi: number, runs: readonly BenchRun[], d: Domains):
       acc.set(k, a);
     }
   }
-  const data = [...acc.values()].map((a) => ({ ...a, y: a.sum / a.n }));
+  // A log scale cannot show 0: rounds that end with no dirty page (the blackout always does) are not drawn.
+  const data = [...acc.values()].map((a) => ({ ...a, y: a.sum / a.n })).filter((a) => a.y > 0);
   const series = new Set(data.map((x) => `${x.network}/${x.transport}/${x.workload}`)).size;
   const svg = render({
-    title: 'Dirty pages after each round (mean of the repeats; round 0 is the full copy, the last is the blackout)',
+    title: 'Dirty pages after each pre-copy round (mean of the repeats; round 0 is the full copy; rounds that leave none are not drawn)',
     width: Math.max(640, 170 * d.workloads.length + 120),
     height: 150 * d.transports.length + 90,
-    marginRight: 70,
+    marginRight: 100,
     fx: { domain: d.workloads, label: 'workload' },
     fy: { domain: d.transports, label: 'transport' },
     x: { label: 'round', grid: true },
-    y: { type: 'symlog', label: 'dirty pages', grid: true },
+    y: { type: 'log', label: 'dirty pages (log scale)', grid: true, tickFormat: '~s' },
     color: { domain: d.networks, legend: true },
     marks: [
       Plot.line(data, { fx: 'workload', fy: 'transport', x: 'round', y: 'y', stroke: 'network', z: 'network', marker: 'circle' }),

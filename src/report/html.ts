@@ -51,7 +51,7 @@ export function reportHtml({ meta, summary, runs }: HtmlInput): { html: string; 
     parts.push(`<h2>${e(g.mode)} migration, VM ${e(g.vm)}, policy ${e(g.policy)}</h2>`);
     for (const c of inGroup) {
       parts.push(
-        `<figure class="chart" id="${e(c.id)}" data-chart="${e(c.id.split('--')[0]!)}" data-kind="${c.kind}" data-marks="${c.marks}" data-mode="${e(g.mode)}"><h3>${e(c.title)}</h3>${c.svg}</figure>`,
+        `<figure class="chart" id="${e(c.id)}" data-chart="${e(c.id.split('--')[0]!)}" data-kind="${c.kind}" data-marks="${c.marks}" data-mode="${e(g.mode)}">${c.svg}</figure>`,
       );
     }
   }
