@@ -141,7 +141,11 @@ export function parseMatrix(text: string, source: string, format: 'json' | 'yaml
     throw new InputError({ source, expected: format === 'json' ? 'valid JSON' : 'valid YAML', detail: (err as Error).message.split('\n')[0] });
   }
   const r = MatrixSchema.safeParse(raw);
-  if (!r.success) throw issueToInputError(r.error.issues[0]!, raw, source);
+  if (!r.success) {
+    // An unknown field (often a typo) explains a missing one better than the other way round.
+    const issues = [...r.error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
+    throw issueToInputError(issues[0]!, raw, source);
+  }
   const name = source.replace(/^.*[\\/]/, '').replace(/\.(ya?ml|json)$/i, '');
   return { name, source, matrix: r.data };
 }
@@ -179,6 +183,9 @@ function issueToInputError(issue: Issue, raw: unknown, source: string, prefix: r
     case 'invalid_value':
       return new InputError({ source, path: formatPath(path), expected: `one of ${issue.values.map(String).join(', ')}`, got: at(raw, path) });
     default:
+      if (issue.code === 'invalid_type' && at(raw, path) === undefined) {
+        return new InputError({ source, path: formatPath(path), expected: `a value (${issue.expected}): the field is required` });
+      }
       return new InputError({ source, path: formatPath(path), expected: issue.message.replace(/^Invalid input: /, '').replace(/^expected /, ''), got: at(raw, path) });
   }
 }

@@ -93,8 +93,8 @@ export function readRunsCsv(text: string): Row[] {
   return records.map((rec) => {
     const row: Row = {};
     for (const [k, v] of Object.entries(rec)) {
-      if (TEXT_COLUMNS.has(k)) row[k] = v;
-      else if (v === '') row[k] = null;
+      if (v === '') row[k] = null;
+      else if (TEXT_COLUMNS.has(k)) row[k] = v;
       else if (v === 'true' || v === 'false') row[k] = v === 'true';
       else if (NUMBER.test(v)) row[k] = Number(v);
       else row[k] = v;

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { compareRuns } from '../../src/bench/compare.js';
+import type { Row } from '../../src/bench/columns.js';
+import { InputError } from '../../src/errors.js';
+
+const opts = { threshold: 0.05, alpha: 0.01 };
+
+function runs(scenario: string, values: Partial<Record<string, (number | boolean)[]>>, extra: Row = {}): Row[] {
+  const n = Math.max(...Object.values(values).map((v) => v!.length));
+  return Array.from({ length: n }, (_, i) => {
+    const r: Row = { run_id: `${scenario}#${i}`, scenario, repeat: i, seed: 100 + i, engine: 'sim', mode: 'cluster', network: '10g', transport: 'tcp', workload: 'web', vm_label: '8GiB', policy_label: 'hyperv', ...extra };
+    for (const [k, v] of Object.entries(values)) r[k] = v![i]!;
+    return r;
+  });
+}
+
+const verdicts = (rows: ReturnType<typeof compareRuns>['rows']) => Object.fromEntries(rows.map((r) => [`${r.scenario}:${r.metric}`, r.verdict]));
+
+describe('compare: deterministic metrics', () => {
+  const base = [...runs('a', { total_time_s: [10, 10, 10], downtime_ms: [100, 101, 99], converged: [true, true, true], pings_sent: [10, 10, 10] }), ...runs('b', { total_time_s: [5, 5, 5], downtime_ms: [50, 50, 50], converged: [true, true, true], pings_sent: [5, 5, 5] })];
+
+  it('an unchanged report is the same everywhere and is no regression', () => {
+    const c = compareRuns(base, base.map((r) => ({ ...r })), opts);
+    expect(c.regression).toBe(false);
+    expect(c.counts.worse + c.counts.better).toBe(0);
+    expect(c.rows.every((r) => r.differs === false && r.p_value === null)).toBe(true);
+    // Neutral metrics (pings_sent) are not compared unless asked for.
+    expect(c.metrics).toEqual(['total_time_s', 'downtime_ms', 'converged']);
+  });
+
+  it('a slower run beyond the threshold is worse; a faster one better', () => {
+    const cur = base.map((r) => (r['scenario'] === 'a' ? { ...r, total_time_s: (r['total_time_s'] as number) * 1.1 } : { ...r, total_time_s: (r['total_time_s'] as number) * 0.8 }));
+    const c = compareRuns(base, cur, opts);
+    expect(verdicts(c.rows)).toMatchObject({ 'a:total_time_s': 'worse', 'b:total_time_s': 'better', 'a:downtime_ms': 'same' });
+    expect(c.regression).toBe(true);
+    expect(c.rows.find((r) => r.scenario === 'a' && r.metric === 'total_time_s')!.change_pct).toBeCloseTo(10, 9);
+  });
+
+  it('a difference within the threshold is reported as a difference but judged the same', () => {
+    const cur = base.map((r) => ({ ...r, total_time_s: (r['total_time_s'] as number) * 1.01 }));
+    const row = compareRuns(base, cur, opts).rows.find((r) => r.scenario === 'a' && r.metric === 'total_time_s')!;
+    expect(row).toMatchObject({ differs: true, verdict: 'same' });
+    expect(compareRuns(base, cur, { ...opts, threshold: 0 }).regression).toBe(true);
+  });
+
+  it('higher-is-better metrics: losing convergence is worse', () => {
+    const cur = base.map((r) => (r['run_id'] === 'b#1' ? { ...r, converged: false } : r));
+    expect(verdicts(compareRuns(base, cur, opts).rows)['b:converged']).toBe('worse');
+  });
+
+  it('from a zero base any change counts', () => {
+    const b0 = runs('z', { missed_pings: [0, 0] });
+    const c = compareRuns(b0, runs('z', { missed_pings: [0, 1] }), opts);
+    expect(c.rows[0]).toMatchObject({ metric: 'missed_pings', change_pct: null, verdict: 'worse' });
+  });
+
+  it('lists scenarios found on one side only, without failing', () => {
+    const c = compareRuns(base, base.filter((r) => r['scenario'] === 'a'), opts);
+    expect(c.rows.filter((r) => r.verdict === 'only_base').map((r) => r.scenario)).toEqual(['b']);
+    expect(c.regression).toBe(false);
+  });
+
+  it('refuses reports made with other seeds, and unknown --metrics', () => {
+    expect(() => compareRuns(base, base.map((r) => ({ ...r, seed: 1 })), opts)).toThrow(InputError);
+    expect(() => compareRuns(base, base, { ...opts, metrics: ['total_time_s', 'nonsense'] })).toThrow(/--metrics: expected metrics present in both reports/);
+    expect(compareRuns(base, base, { ...opts, metrics: ['pings_sent'] }).metrics).toEqual(['pings_sent']);
+  });
+});
+
+describe('compare: measured metrics (Welch t-test and threshold)', () => {
+  const wall = [10.0, 10.4, 9.8, 10.1, 10.2];
+  const base = runs('a', { harness_wall_ms: wall });
+
+  it('noise is the same: no significant difference', () => {
+    const c = compareRuns(base, runs('a', { harness_wall_ms: [10.3, 9.9, 10.2, 9.7, 10.0] }), opts);
+    expect(c.rows[0]).toMatchObject({ kind: 'measured', verdict: 'same', differs: null });
+    expect(c.rows[0]!.p_value!).toBeGreaterThan(0.01);
+  });
+
+  it('a significant slow-down beyond the threshold is worse', () => {
+    const c = compareRuns(base, runs('a', { harness_wall_ms: wall.map((w) => w * 1.3) }), opts);
+    expect(c.rows[0]!.verdict).toBe('worse');
+    expect(c.rows[0]!.p_value!).toBeLessThan(0.01);
+  });
+
+  it('a significant change within the threshold is the same', () => {
+    const c = compareRuns(base, runs('a', { harness_wall_ms: wall.map((w) => w * 1.03) }), { ...opts, alpha: 0.5 });
+    expect(c.rows[0]!.verdict).toBe('same');
+  });
+
+  it('a large but insignificant change is the same (too few, too noisy runs)', () => {
+    const c = compareRuns(runs('a', { harness_wall_ms: [5, 20] }), runs('a', { harness_wall_ms: [9, 30] }), opts);
+    expect(c.rows[0]!.verdict).toBe('same');
+    expect(compareRuns(runs('a', { harness_wall_ms: [5] }), runs('a', { harness_wall_ms: [50] }), opts).rows[0]).toMatchObject({ verdict: 'same', p_value: null });
+  });
+
+  it('every metric of a real-engine run is measured', () => {
+    const b = runs('r', { total_time_s: [10, 10.1, 9.9] }, { engine: 'real' });
+    const c = compareRuns(b, runs('r', { total_time_s: [10.6, 10.7, 10.5] }, { engine: 'real' }), opts);
+    expect(c.rows[0]).toMatchObject({ kind: 'measured', verdict: 'worse' });
+  });
+
+  it('measured metrics from different machines are not judged', () => {
+    const c = compareRuns(base, runs('a', { harness_wall_ms: wall.map((w) => w * 3) }), { ...opts, skipMeasured: 'different machines' });
+    expect(c.rows[0]!.verdict).toBe('not_compared');
+    expect(c.regression).toBe(false);
+  });
+});
