@@ -69,7 +69,8 @@ describe.skipIf(!hasChromium)('report.html in headless Chromium', () => {
     const charts = await page.$$eval('figure.chart', (figs) =>
       figs.map((f) => {
         // The chart is the largest SVG in the figure (the legend swatches are small ones).
-        const boxes = Array.from(f.querySelectorAll('svg')).map((s) => s.getBoundingClientRect());
+        type Boxed = { getBoundingClientRect(): { width: number; height: number } };
+        const boxes = Array.from(f.querySelectorAll('svg') as ArrayLike<Boxed>).map((s) => s.getBoundingClientRect());
         const box = boxes.reduce((a, b) => (b.width * b.height > a.width * a.height ? b : a), { width: 0, height: 0 } as { width: number; height: number });
         return {
           id: f.id,
