@@ -26,6 +26,7 @@ export const COMPARE_COLUMNS = [
   'current_mean',
   'change_pct',
   'p_value',
+  'p_adjusted',
   'differs',
   'verdict',
 ] as const;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareRuns } from '../../src/bench/compare.js';
+import { ALL_SCENARIOS, compareRuns, holm } from '../../src/bench/compare.js';
 import type { Row } from '../../src/bench/columns.js';
 import { InputError } from '../../src/errors.js';
 
@@ -104,5 +104,37 @@ describe('compare: measured metrics (Welch t-test and threshold)', () => {
     const c = compareRuns(base, runs('a', { harness_wall_ms: wall.map((w) => w * 3) }), { ...opts, skipMeasured: 'different machines' });
     expect(c.rows[0]!.verdict).toBe('not_compared');
     expect(c.regression).toBe(false);
+  });
+});
+
+describe('compare: many scenarios', () => {
+  // 40 scenarios of 5 runs whose wall times scatter by +-30% around a per-scenario level.
+  const noisy = (scale: number, salt: number): Row[] =>
+    Array.from({ length: 40 }, (_, s) =>
+      runs(`s${s}`, { harness_wall_ms: [0, 1, 2, 3, 4].map((i) => (5 + s) * scale * (1 + 0.3 * Math.sin(1.7 * i + 2.3 * s + salt))) }),
+    ).flat();
+
+  it('Holm-adjusts the per-scenario p-values (as p.adjust in R with method holm)', () => {
+    const adj = holm([0.01, 0.04, 0.03, 0.005]);
+    [0.03, 0.06, 0.06, 0.02].forEach((x, i) => expect(adj[i]).toBeCloseTo(x, 12));
+  });
+
+  it('noise alone flags nothing, and the all-scenarios row stays the same', () => {
+    const c = compareRuns(noisy(1, 0), noisy(1, 1), { ...opts, overallThreshold: 0.25 });
+    expect(c.counts.worse + c.counts.better).toBe(0);
+    const all = c.rows.find((r) => r.scenario === ALL_SCENARIOS)!;
+    expect(all).toMatchObject({ metric: 'harness_wall_ms', kind: 'measured', base_n: 40, verdict: 'same' });
+  });
+
+  it('a slowdown of every scenario shows in the all-scenarios row, judged by its own threshold', () => {
+    const slower = compareRuns(noisy(1, 0), noisy(1.4, 1), { ...opts, overallThreshold: 0.25 });
+    const all = slower.rows.find((r) => r.scenario === ALL_SCENARIOS)!;
+    expect(all.verdict).toBe('worse');
+    expect(all.change_pct!).toBeGreaterThan(30);
+    expect(all.p_value!).toBeLessThan(1e-6);
+    expect(slower.regression).toBe(true);
+    const slight = compareRuns(noisy(1, 0), noisy(1.1, 1), { ...opts, overallThreshold: 0.25 });
+    expect(slight.rows.find((r) => r.scenario === ALL_SCENARIOS)!.verdict).toBe('same');
+    expect(compareRuns(noisy(1, 0), noisy(1.1, 1), opts).rows.find((r) => r.scenario === ALL_SCENARIOS)!.verdict).toBe('worse');
   });
 });

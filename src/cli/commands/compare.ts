@@ -57,6 +57,7 @@ export class RegressionError extends MigbenchError {
   }
 }
 
+const pct = (f: number): string => `${+(f * 100).toFixed(4)}%`;
 const num = (v: number | null): string => (v === null ? '' : Number(v.toPrecision(4)).toString());
 
 export function registerCompare(program: Command, io: Io): void {
@@ -66,9 +67,11 @@ export function registerCompare(program: Command, io: Io): void {
     .argument('<BASE>', 'baseline: a runs.csv or a report folder')
     .argument('<CURRENT>', 'current: a runs.csv or a report folder')
     .option('--threshold <PCT>', 'relative change of the mean that counts (5% or 0.05)', '5%')
+    .option('--overall-threshold <PCT>', 'threshold of the all-scenarios rows of measured metrics (whole-bench wall time)', '25%')
     .option('--alpha <P>', "measured metrics: Welch's t-test significance level", '0.01')
     .option('--metrics <LIST>', 'comma-separated metrics to compare (default: every common metric with a better direction)')
     .option('--out <FILE>', 'where to write compare.csv (default: beside CURRENT runs.csv)')
+    .option('--correction <holm|none>', 'multiple-comparison adjustment of the per-scenario measured tests', 'holm')
     .option('--all', 'print every compared metric, not only the changed ones')
     .option('--any-machine', 'judge measured metrics (wall time) even when meta.json says the reports come from different machines')
     .action((baseArg: string, currentArg: string, opts: Record<string, string | boolean | undefined>) => {
@@ -79,8 +82,17 @@ export function registerCompare(program: Command, io: Io): void {
         if (err instanceof UnitError) throw new InputError({ source: '--threshold', expected: 'a share such as 5% or 0.05', got: opts['threshold'] });
         throw err;
       }
+      let overallThreshold: number;
+      try {
+        overallThreshold = parseFraction(String(opts['overallThreshold']));
+      } catch (err) {
+        if (err instanceof UnitError) throw new InputError({ source: '--overall-threshold', expected: 'a share such as 25% or 0.25', got: opts['overallThreshold'] });
+        throw err;
+      }
       const alpha = Number(opts['alpha']);
       if (!(alpha > 0 && alpha < 1)) throw new InputError({ source: '--alpha', expected: 'a probability between 0 and 1, such as 0.01', got: opts['alpha'] });
+      const correction = opts['correction'];
+      if (correction !== 'holm' && correction !== 'none') throw new InputError({ source: '--correction', expected: 'holm or none', got: correction });
       const metrics = typeof opts['metrics'] === 'string' ? opts['metrics'].split(',').map((s) => s.trim()).filter(Boolean) : undefined;
 
       const base = locate(baseArg, 'BASE');
@@ -91,7 +103,7 @@ export function registerCompare(program: Command, io: Io): void {
         const b = machineFingerprint(current.meta.machine);
         if (a !== b) skipMeasured = `measured metrics not judged: the base ran on ${a}, the current report on ${b} (--any-machine to judge them anyway)`;
       }
-      const cmp = compareRuns(load(base, 'BASE'), load(current, 'CURRENT'), { threshold, alpha, ...(metrics ? { metrics } : {}), ...(skipMeasured ? { skipMeasured } : {}) }, {
+      const cmp = compareRuns(load(base, 'BASE'), load(current, 'CURRENT'), { threshold, overallThreshold, alpha, correction, ...(metrics ? { metrics } : {}), ...(skipMeasured ? { skipMeasured } : {}) }, {
         base: displayPath(base.runsCsv),
         current: displayPath(current.runsCsv),
       });
@@ -99,9 +111,9 @@ export function registerCompare(program: Command, io: Io): void {
       writeFileAtomic(out, compareCsv(cmp.rows));
 
       const shown = opts['all'] ? cmp.rows : cmp.rows.filter((r) => r.verdict !== 'same' && r.verdict !== 'not_compared');
-      io.out(`comparing ${displayPath(current.runsCsv)} with ${displayPath(base.runsCsv)} (threshold ${+(threshold * 100).toFixed(4)}%, measured metrics at p < ${alpha})\n`);
+      io.out(`comparing ${displayPath(current.runsCsv)} with ${displayPath(base.runsCsv)} (threshold ${pct(threshold)}; measured metrics at p < ${alpha}${correction === 'holm' ? ', Holm-adjusted' : ''}, all scenarios together ${pct(overallThreshold)})\n`);
       io.out(`metrics: ${cmp.metrics.join(', ')}\n\n`);
-      if (shown.length > 0) io.out(table(['verdict', 'scenario', 'metric', 'kind', 'base', 'current', 'change %', 'p'], shown.map(cells)) + '\n');
+      if (shown.length > 0) io.out(table(['verdict', 'scenario', 'metric', 'kind', 'base', 'current', 'change %', 'p adj.'], shown.map(cells)) + '\n');
       if (skipMeasured) io.out(`note: ${skipMeasured}\n`);
       const c = cmp.counts;
       const extra = (['changed', 'only_base', 'only_current', 'not_compared'] as const).filter((k) => c[k] > 0).map((k) => `, ${c[k]} ${k.replace('_', ' ')}`);
@@ -111,5 +123,5 @@ export function registerCompare(program: Command, io: Io): void {
 }
 
 function cells(r: CompareRow): string[] {
-  return [r.verdict, r.scenario, r.metric || '-', r.kind || '-', num(r.base_mean), num(r.current_mean), r.change_pct === null ? '' : r.change_pct.toFixed(2), r.p_value === null ? '' : r.p_value.toPrecision(2)];
+  return [r.verdict, r.scenario, r.metric || '-', r.kind || '-', num(r.base_mean), num(r.current_mean), r.change_pct === null ? '' : r.change_pct.toFixed(2), r.p_adjusted === null ? '' : r.p_adjusted.toPrecision(2)];
 }
