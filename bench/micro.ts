@@ -8,7 +8,7 @@ import { Bench } from 'tinybench';
 import { toCsv } from '../src/report/csv.js';
 import { writeFileAtomic } from '../src/report/files.js';
 import { table } from '../src/report/table.js';
-import { MICRO_CASES } from './micro/cases.js';
+import { MICRO_CASES, MICRO_COLUMNS } from './micro/cases.js';
 
 const { values } = parseArgs({ options: { time: { type: 'string', default: '500' }, filter: { type: 'string', default: '' }, out: { type: 'string', default: 'reports/micro.csv' } } });
 const time = Number(values.time);
@@ -25,7 +25,6 @@ for (const c of cases) {
 process.stdout.write(`bench:micro: ${cases.length} cases, ${time} ms each, on ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n\n`);
 await bench.run();
 
-export const MICRO_COLUMNS = ['case', 'what', 'samples', 'mean_ns', 'median_ns', 'p99_ns', 'ops_per_s', 'rme_pct'] as const;
 const rows = bench.tasks.map((t, i) => {
   const r = t.result;
   if (r.state !== 'completed') throw new Error(`bench:micro: ${t.name} ${r.state}${'error' in r ? `: ${String(r.error)}` : ''}`);

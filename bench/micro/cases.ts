@@ -13,6 +13,9 @@ import { EventQueue } from '../../src/sim/index.js';
 import { selectChannels } from '../../src/transport/selection.js';
 import { buildLink } from '../../src/transport/model.js';
 
+/** Columns of reports/micro.csv (docs/csv.md). */
+export const MICRO_COLUMNS = ['case', 'what', 'samples', 'mean_ns', 'median_ns', 'p99_ns', 'ops_per_s', 'rme_pct'] as const;
+
 export interface MicroCase {
   name: string;
   /** What one call of the timed function does. */
