@@ -9,7 +9,9 @@ export type ErrorCode =
   | 'E_PROTOCOL' // a malformed frame or a protocol violation by the peer
   | 'E_AUTH' // authentication failed
   | 'E_MIGRATION' // a migration could not complete
-  | 'E_IO'; // a file system error
+  | 'E_IO' // a file system error
+  | 'E_INTERRUPTED' // stopped by Ctrl-C (SIGINT) or SIGTERM after writing what finished
+  | 'E_REGRESSION'; // `migbench compare` found a metric worse beyond the threshold
 
 export class MigbenchError extends Error {
   readonly code: ErrorCode;
@@ -58,7 +60,17 @@ export class StateError extends MigbenchError {
   }
 }
 
-/** Exit codes: 2 for bad input, 3 for a failed transfer or migration, 1 for anything else. */
+/** Stopped by a signal; what had finished was kept. Exit 130, like a shell's Ctrl-C. */
+export class InterruptedError extends MigbenchError {
+  constructor(message: string) {
+    super('E_INTERRUPTED', message);
+  }
+}
+
+/**
+ * Exit codes: 2 for bad input, 3 for a failed transfer or migration, 130 when interrupted, 1 for
+ * anything else (a regression found by `migbench compare` included).
+ */
 export function exitCodeFor(err: unknown): number {
   if (err instanceof MigbenchError) {
     switch (err.code) {
@@ -70,6 +82,8 @@ export function exitCodeFor(err: unknown): number {
       case 'E_AUTH':
       case 'E_MIGRATION':
         return 3;
+      case 'E_INTERRUPTED':
+        return 130;
       default:
         return 1;
     }

@@ -61,14 +61,14 @@ export interface MigrationResult {
   mirrored_bytes: number;
   handoff_ms: number;
   source_files_removed: number;
-  /** The --fault values as given, joined by ';' (empty when none). */
-  faults: string;
+  /** The --fault values as given, joined by ';' (null when none). */
+  faults: string | null;
   faults_applied: number;
   writes_lost: number;
   destination_files_left: number;
   cleanup_pending: boolean;
   invariants_ok: boolean;
-  /** Broken invariants, joined by '; ' (empty when all held). */
-  invariant_violations: string;
+  /** Broken invariants, joined by '; ' (null when all held). */
+  invariant_violations: string | null;
   rounds: RoundRecord[];
 }

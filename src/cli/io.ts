@@ -3,12 +3,20 @@ export interface Io {
   out(text: string): void;
   err(text: string): void;
   isTTY: boolean;
+  /** stderr is a terminal (progress bars go there). */
+  errIsTTY: boolean;
+  /** Terminal width of stderr, when known. */
+  errColumns?: number;
 }
 
 export const processIo: Io = {
   out: (t) => void process.stdout.write(t),
   err: (t) => void process.stderr.write(t),
   isTTY: Boolean(process.stdout.isTTY),
+  errIsTTY: Boolean(process.stderr.isTTY),
+  get errColumns() {
+    return process.stderr.columns;
+  },
 };
 
 /** Collects output in memory (for tests). */
@@ -17,6 +25,7 @@ export function memoryIo(): Io & { stdout: string; stderr: string } {
     stdout: '',
     stderr: '',
     isTTY: false,
+    errIsTTY: false,
     out(t: string) {
       io.stdout += t;
     },

@@ -1,8 +1,12 @@
 // One line per command; each command file exports a register function.
 import type { Command } from 'commander';
 import type { Io } from '../io.js';
+import { registerBench } from './bench.js';
+import { registerCompare } from './compare.js';
 import { registerSimulate } from './simulate.js';
 
 export function registerCommands(program: Command, io: Io): void {
   registerSimulate(program, io);
+  registerBench(program, io);
+  registerCompare(program, io);
 }

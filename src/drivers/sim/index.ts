@@ -81,13 +81,13 @@ function toResult(s: Scenario, out: RunOutput): MigrationResult {
     mirrored_bytes: out.writes.mirroredBytes,
     handoff_ms: sum.handoffStart !== null && sum.handoffEnd !== null ? us((sum.handoffEnd - sum.handoffStart) * 1000) : 0,
     source_files_removed: sum.sourceFilesRemoved,
-    faults: s.faults.map((f) => f.text).join(';'),
+    faults: s.faults.length > 0 ? s.faults.map((f) => f.text).join(';') : null,
     faults_applied: out.faultsApplied,
     writes_lost: out.writesLost,
     destination_files_left: sum.destinationFilesLeft,
     cleanup_pending: sum.cleanupPending,
     invariants_ok: violations.length === 0,
-    invariant_violations: violations.join('; '),
+    invariant_violations: violations.length > 0 ? violations.join('; ') : null,
     rounds: (mem?.rounds ?? []).map((r) => ({ ...r, start_s: ns(r.start_s), duration_s: ns(r.duration_s) })),
   };
 }

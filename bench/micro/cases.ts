@@ -1,0 +1,119 @@
+// Micro-benchmark cases for `npm run bench:micro`: the simulator's hot paths. Each case is one entry:
+// `setup` builds its state once and returns the function tinybench times (and, when a case must undo
+// its effect between iterations, a `beforeEach` that runs outside the timing).
+//
+// Cases of the transport layer (issue 4, branch transport) go here as one entry each once that code is
+// on main: striper scheduling, frame encode/decode, CRC-32C.
+
+import { GuestMemory, takeBytes } from '../../src/guest/memory.js';
+import { WORKLOAD_PRESETS, WorkloadModel } from '../../src/guest/workload.js';
+import { getNetwork } from '../../src/network/index.js';
+import { Rng } from '../../src/random/index.js';
+import { EventQueue } from '../../src/sim/index.js';
+import { selectChannels } from '../../src/transport/selection.js';
+import { buildLink } from '../../src/transport/model.js';
+
+/** Columns of reports/micro.csv (docs/csv.md). */
+export const MICRO_COLUMNS = ['case', 'what', 'samples', 'mean_ns', 'median_ns', 'p99_ns', 'ops_per_s', 'rme_pct'] as const;
+
+export interface MicroCase {
+  name: string;
+  /** What one call of the timed function does. */
+  what: string;
+  setup(): { fn: () => void; beforeEach?: () => void };
+}
+
+const GIB_PAGES = 262_144; // 1 GiB of 4 KiB pages
+
+function memoryWith(workload: string, seed: string): { mem: GuestMemory; model: WorkloadModel; rng: Rng } {
+  const rng = Rng.stream(1, 'micro', seed);
+  const spec = WORKLOAD_PRESETS[workload]!;
+  const mem = new GuestMemory(GIB_PAGES, spec.zeroFraction, rng);
+  const model = new WorkloadModel(spec, GIB_PAGES, rng);
+  mem.startLogging();
+  return { mem, model, rng };
+}
+
+export const MICRO_CASES: MicroCase[] = [
+  {
+    name: 'dirty-pages/oltp-sparse',
+    what: '10 ms of the oltp workload on a 1 GiB guest (about 100 page writes: geometric skipping)',
+    setup() {
+      const { mem, model, rng } = memoryWith('oltp', 'oltp');
+      return { fn: () => void model.advance(mem, 0.01, 0, rng) };
+    },
+  },
+  {
+    name: 'dirty-pages/churn-dense',
+    what: '100 ms of the churn workload on a 1 GiB guest (40,000 writes into 512 MiB: 32-page Bernoulli masks)',
+    setup() {
+      const { mem, model, rng } = memoryWith('churn', 'churn');
+      return { fn: () => void model.advance(mem, 0.1, 0, rng) };
+    },
+  },
+  {
+    name: 'bitmap-sync/1GiB',
+    what: 'dirty-log sync (get and clear) of a 1 GiB guest after 100 ms of churn',
+    setup() {
+      const { mem, model, rng } = memoryWith('churn', 'sync');
+      return { beforeEach: () => void model.advance(mem, 0.1, 0, rng), fn: () => void mem.sync() };
+    },
+  },
+  {
+    name: 'send-snapshot/1GiB',
+    what: "copy a synced round's page versions to the destination image (1 GiB guest, 100 ms of churn)",
+    setup() {
+      const { mem, model, rng } = memoryWith('churn', 'send');
+      const dest = takeBytes(GIB_PAGES);
+      return {
+        beforeEach: () => {
+          model.advance(mem, 0.1, 0, rng);
+          mem.sync();
+        },
+        fn: () => mem.sendSnapshot(dest),
+      };
+    },
+  },
+  {
+    name: 'event-queue/push-pop-1000',
+    what: 'push 1,000 events at random times into the event queue, then pop them all',
+    setup() {
+      const rng = Rng.stream(1, 'micro', 'queue');
+      const times = Array.from({ length: 1000 }, () => rng.next() * 100);
+      return {
+        fn: () => {
+          const q = new EventQueue<number>();
+          for (let i = 0; i < times.length; i++) q.push(times[i]!, i);
+          while (q.pop() !== undefined);
+        },
+      };
+    },
+  },
+  {
+    name: 'rng/bernoulli-mask',
+    what: '1,000 32-bit Bernoulli masks (p = 0.3) from one SFC32 stream',
+    setup() {
+      const rng = Rng.stream(1, 'micro', 'rng');
+      return {
+        fn: () => {
+          let x = 0;
+          for (let i = 0; i < 1000; i++) x ^= rng.bernoulliMask32(0.3);
+          if (x === 0.5) throw new Error('unreachable');
+        },
+      };
+    },
+  },
+  {
+    name: 'channel-selection/2x10g-rdma',
+    what: 'SMB multichannel selection over the 2x10g-rdma profile, and the link model built on it',
+    setup() {
+      const net = getNetwork('2x10g-rdma');
+      return {
+        fn: () => {
+          selectChannels(net.nics);
+          buildLink(net, 'smb');
+        },
+      };
+    },
+  },
+];

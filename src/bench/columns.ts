@@ -1,0 +1,68 @@
+// Columns the bench adds around the result record's own (RUN_COLUMNS in report/csv.ts), and what each
+// metric means to a comparison: deterministic or measured, and which direction is better.
+
+export type Cell = string | number | boolean | null;
+export type Row = Record<string, Cell>;
+
+/** Identify a run across reports; they come first in runs.csv. */
+export const RUN_KEY_COLUMNS = ['run_id', 'scenario', 'repeat', 'vm_label', 'policy_label'] as const;
+
+/**
+ * Measured by the harness, not part of the result record: the only columns of a sim run that differ
+ * between two runs of the same matrix. Excluded from determinism checks; compared statistically.
+ */
+export const HARNESS_COLUMNS = ['harness_wall_ms'] as const;
+
+/** Columns that describe the scenario rather than measure it: never summarized or compared. */
+export const INPUT_COLUMNS = ['repeat', 'seed', 'memory_bytes', 'disk_bytes'];
+
+/** Scenario label columns of summary.csv (taken from runs.csv). */
+export const LABEL_COLUMNS = ['mode', 'network', 'transport', 'workload', 'vm_label', 'policy_label'] as const;
+
+export type Direction = 'lower' | 'higher' | 'neutral';
+
+// Fields named here that are not in the result record yet (storage fields, issue 3) simply never match.
+const LOWER = new Set([
+  'total_time_s',
+  'downtime_ms',
+  'precopy_rounds',
+  'memory_pages_sent',
+  'memory_bytes_sent',
+  'total_bytes_sent',
+  'missed_pings',
+  'max_ping_gap_ms',
+  'tcp_max_stall_ms',
+  'tcp_sessions_dropped',
+  'harness_wall_ms',
+  'storage_copy_time_s',
+  'handoff_ms',
+  'writes_lost',
+  'destination_files_left',
+]);
+const HIGHER = new Set(['converged', 'memory_verified', 'source_files_removed']);
+
+/** Which way a metric improves. Unlisted times (`_s`, `_ms`) improve downward; other unlisted metrics are neutral. */
+export function direction(metric: string): Direction {
+  if (LOWER.has(metric)) return 'lower';
+  if (HIGHER.has(metric)) return 'higher';
+  if (/_(s|ms)$/.test(metric)) return 'lower';
+  return 'neutral';
+}
+
+/** A cell as a number for statistics: booleans count as 1 and 0; null, empty and text are missing. */
+export function numeric(v: Cell | undefined): number | null {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return null;
+}
+
+/** Metric columns: numeric or boolean columns that are not run keys, labels or scenario inputs. */
+export function metricColumns(columns: readonly string[], rows: readonly Row[]): string[] {
+  const skip = new Set<string>([...RUN_KEY_COLUMNS, ...LABEL_COLUMNS, ...INPUT_COLUMNS]);
+  return columns.filter((c) => !skip.has(c) && rows.some((r) => typeof r[c] === 'number' || typeof r[c] === 'boolean'));
+}
+
+/** Measured (statistical) rather than deterministic: harness columns, and every metric of a real-engine run. */
+export function isMeasured(metric: string, rows: readonly Row[]): boolean {
+  return (HARNESS_COLUMNS as readonly string[]).includes(metric) || rows.some((r) => r['engine'] === 'real');
+}

@@ -1,0 +1,244 @@
+// Comparing two bench reports (their runs.csv rows). Runs are matched by run_id and grouped by scenario.
+// A deterministic metric (any field of a sim run) either differs or it does not: when it differs, a
+// relative change of the mean beyond the threshold is better or worse. A measured metric (harness wall
+// time, anything from the real engine) is worse or better only when Welch's t-test rejects equal means
+// at p < alpha AND the relative change is beyond the threshold; the p-values of all per-scenario tests
+// are Holm-adjusted together (a nightly makes hundreds of them, and at p < 0.01 each, a few would fail
+// by chance every night). Each measured metric also gets one row over all scenarios: a one-sample t-test
+// of the per-scenario log ratios of the means, which sees a slowdown of everything that no single
+// scenario's few runs can show. docs/bench.md states these rules.
+
+import { InputError } from '../errors.js';
+import { groupByScenario } from './aggregate.js';
+import { direction, isMeasured, LABEL_COLUMNS, metricColumns, numeric, type Direction, type Row } from './columns.js';
+import { tCdf, welch } from './stats.js';
+import { mean } from 'simple-statistics';
+
+export type Verdict = 'better' | 'worse' | 'same' | 'changed' | 'only_base' | 'only_current' | 'not_compared';
+
+export interface CompareRow {
+  scenario: string;
+  labels: Record<(typeof LABEL_COLUMNS)[number], string>;
+  metric: string;
+  kind: 'deterministic' | 'measured' | '';
+  better_when: Direction | '';
+  base_n: number;
+  current_n: number;
+  base_mean: number | null;
+  current_mean: number | null;
+  /** 100 * (current mean / base mean - 1); null when the base mean is 0 or a side is missing. */
+  change_pct: number | null;
+  /** Two-sided p-value: Welch's t-test per scenario (>= 2 runs on each side), or the all-scenarios test. */
+  p_value: number | null;
+  /** p_value after the Holm–Bonferroni adjustment over all per-scenario measured tests (what is judged). */
+  p_adjusted: number | null;
+  /** Deterministic metrics: some matched run's value differs. */
+  differs: boolean | null;
+  verdict: Verdict;
+}
+
+export interface CompareOptions {
+  /** Relative change of the mean that counts, as a fraction (0.05 for 5%). */
+  threshold: number;
+  /** Significance level of Welch's test for measured metrics. */
+  alpha: number;
+  /** Metrics to compare; default: every common metric with a direction (not neutral ones). */
+  metrics?: readonly string[];
+  /** When set, measured metrics are not judged (verdict not_compared) and this says why. */
+  skipMeasured?: string;
+  /** Multiple-comparison adjustment of the per-scenario measured tests (default holm). */
+  correction?: 'holm' | 'none';
+  /**
+   * Threshold of the all-scenarios rows (default: `threshold`). A whole bench's wall time moves with the
+   * machine's state from one run to the next, so this one usually needs to be wider (docs/bench.md).
+   */
+  overallThreshold?: number;
+}
+
+/** The scenario column of the rows that compare a measured metric over all scenarios at once. */
+export const ALL_SCENARIOS = '(all scenarios)';
+
+export interface Comparison {
+  rows: CompareRow[];
+  metrics: string[];
+  counts: Record<Verdict, number>;
+  regression: boolean;
+}
+
+export function compareRuns(base: readonly Row[], current: readonly Row[], opts: CompareOptions, names = { base: 'BASE', current: 'CURRENT' }): Comparison {
+  const columnsOf = (rows: readonly Row[]): string[] => [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const common = metricColumns(columnsOf(base), base).filter((m) => metricColumns(columnsOf(current), current).includes(m));
+  let metrics: string[];
+  if (opts.metrics && opts.metrics.length > 0) {
+    for (const m of opts.metrics) {
+      if (!common.includes(m)) throw new InputError({ source: '--metrics', expected: `metrics present in both reports (${common.join(', ')})`, got: m });
+    }
+    metrics = [...opts.metrics];
+  } else metrics = common.filter((m) => direction(m) !== 'neutral');
+
+  const seedOf = new Map(base.map((r) => [String(r['run_id']), r['seed']]));
+  for (const r of current) {
+    const s = seedOf.get(String(r['run_id']));
+    if (s !== undefined && s !== r['seed']) {
+      throw new InputError({
+        source: names.current,
+        path: `run ${String(r['run_id'])}: seed`,
+        expected: `the seed of the same run in ${names.base} (reports from the same matrix seed; deterministic metrics cannot be compared otherwise)`,
+        got: r['seed'],
+      });
+    }
+  }
+
+  const b = groupByScenario(base);
+  const c = groupByScenario(current);
+  const rows: CompareRow[] = [];
+  const labelsOf = (g: Row[]): CompareRow['labels'] => Object.fromEntries(LABEL_COLUMNS.map((k) => [k, String(g[0]![k] ?? '')])) as CompareRow['labels'];
+  const missing = (scenario: string, g: Row[], verdict: Verdict): CompareRow => ({
+    scenario,
+    labels: labelsOf(g),
+    metric: '',
+    kind: '',
+    better_when: '',
+    base_n: verdict === 'only_base' ? g.length : 0,
+    current_n: verdict === 'only_current' ? g.length : 0,
+    base_mean: null,
+    current_mean: null,
+    change_pct: null,
+    p_value: null,
+    p_adjusted: null,
+    differs: null,
+    verdict,
+  });
+
+  for (const [scenario, bg] of b) {
+    const cg = c.get(scenario);
+    if (!cg) {
+      rows.push(missing(scenario, bg, 'only_base'));
+      continue;
+    }
+    for (const metric of metrics) {
+      const row = compareMetric(scenario, labelsOf(bg), metric, bg, cg, opts);
+      if (row) rows.push(row);
+    }
+  }
+  for (const [scenario, cg] of c) if (!b.has(scenario)) rows.push(missing(scenario, cg, 'only_current'));
+  judgeMeasured(rows, opts);
+  if (!opts.skipMeasured) {
+    for (const metric of metrics) {
+      const all = acrossScenarios(metric, rows, opts);
+      if (all) rows.push(all);
+    }
+  }
+
+  const counts: Record<Verdict, number> = { better: 0, worse: 0, same: 0, changed: 0, only_base: 0, only_current: 0, not_compared: 0 };
+  for (const r of rows) counts[r.verdict]++;
+  return { rows, metrics, counts, regression: counts.worse > 0 };
+}
+
+function compareMetric(scenario: string, labels: CompareRow['labels'], metric: string, bg: Row[], cg: Row[], opts: CompareOptions): CompareRow | null {
+  const values = (g: Row[]): number[] => g.map((r) => numeric(r[metric])).filter((v): v is number => v !== null);
+  const bv = values(bg);
+  const cv = values(cg);
+  if (bv.length === 0 && cv.length === 0) return null;
+  const measured = isMeasured(metric, [...bg, ...cg]);
+  const better_when = direction(metric);
+  const bm = bv.length ? mean(bv) : null;
+  const cm = cv.length ? mean(cv) : null;
+  const change_pct = bm !== null && cm !== null && bm !== 0 ? 100 * (cm / bm - 1) : bm === 0 && cm === 0 ? 0 : null;
+  const row: CompareRow = {
+    scenario,
+    labels,
+    metric,
+    kind: measured ? 'measured' : 'deterministic',
+    better_when,
+    base_n: bv.length,
+    current_n: cv.length,
+    base_mean: bm,
+    current_mean: cm,
+    change_pct,
+    p_value: null,
+    p_adjusted: null,
+    differs: null,
+    verdict: 'same',
+  };
+  if (bm === null || cm === null) {
+    row.verdict = bm === null ? 'only_current' : 'only_base';
+    return row;
+  }
+  if (measured) {
+    // Judged by judgeMeasured once every p-value is known (the Holm adjustment needs them all).
+    if (opts.skipMeasured) row.verdict = 'not_compared';
+    else row.p_value = welch(bv, cv)?.p ?? null;
+    return row;
+  }
+  const byRun = new Map(bg.map((r) => [String(r['run_id']), numeric(r[metric])]));
+  row.differs = bv.length !== cv.length || cg.some((r) => byRun.get(String(r['run_id'])) !== numeric(r[metric]));
+  row.verdict = row.differs && beyond(row, opts) ? judged(row) : 'same';
+  return row;
+}
+
+/** |relative change of the mean| > threshold; from a zero base any change is beyond it. */
+function beyond(r: CompareRow, opts: CompareOptions): boolean {
+  return r.change_pct === null ? r.current_mean !== r.base_mean : Math.abs(r.change_pct) / 100 > opts.threshold;
+}
+
+function judged(r: CompareRow): Verdict {
+  if (r.better_when === 'neutral') return 'changed';
+  const up = r.current_mean! > r.base_mean!;
+  return up === (r.better_when === 'higher') ? 'better' : 'worse';
+}
+
+/** Holm–Bonferroni: adjusted p of the i-th smallest of m p-values is max over j <= i of (m - j + 1) p(j). */
+export function holm(ps: readonly number[]): number[] {
+  const order = ps.map((p, i) => [p, i] as const).sort((a, b) => a[0] - b[0]);
+  const out = new Array<number>(ps.length);
+  let running = 0;
+  order.forEach(([p, i], k) => {
+    running = Math.max(running, Math.min(1, (ps.length - k) * p));
+    out[i] = running;
+  });
+  return out;
+}
+
+function judgeMeasured(rows: CompareRow[], opts: CompareOptions): void {
+  const tested = rows.filter((r) => r.kind === 'measured' && r.p_value !== null && r.verdict === 'same');
+  const adjusted = opts.correction === 'none' ? tested.map((r) => r.p_value!) : holm(tested.map((r) => r.p_value!));
+  tested.forEach((r, i) => {
+    r.p_adjusted = adjusted[i]!;
+    if (r.p_adjusted < opts.alpha && beyond(r, opts)) r.verdict = judged(r);
+  });
+}
+
+/**
+ * One measured metric over all scenarios: the log ratio of the current to the base mean in each scenario
+ * (both means > 0), a one-sample t-test of their mean against 0 (n - 1 df), and the geometric mean ratio
+ * as the change. Needs at least 3 scenarios.
+ */
+function acrossScenarios(metric: string, rows: readonly CompareRow[], opts: CompareOptions): CompareRow | null {
+  const pairs = rows.filter((r) => r.metric === metric && r.kind === 'measured' && r.base_mean !== null && r.current_mean !== null && r.base_mean > 0 && r.current_mean > 0);
+  if (pairs.length < 3) return null;
+  const logs = pairs.map((r) => Math.log(r.current_mean! / r.base_mean!));
+  const n = logs.length;
+  const m = mean(logs);
+  const sd = Math.sqrt(logs.reduce((s, x) => s + (x - m) ** 2, 0) / (n - 1));
+  const p = sd === 0 ? (m === 0 ? 1 : 0) : Math.min(1, 2 * tCdf(-Math.abs(m / (sd / Math.sqrt(n))), n - 1));
+  const geo = (xs: number[]): number => Math.exp(mean(xs.map(Math.log)));
+  const row: CompareRow = {
+    scenario: ALL_SCENARIOS,
+    labels: { mode: '', network: '', transport: '', workload: '', vm_label: '', policy_label: '' },
+    metric,
+    kind: 'measured',
+    better_when: direction(metric),
+    base_n: n,
+    current_n: n,
+    base_mean: geo(pairs.map((r) => r.base_mean!)),
+    current_mean: geo(pairs.map((r) => r.current_mean!)),
+    change_pct: 100 * Math.expm1(m),
+    p_value: p,
+    p_adjusted: p,
+    differs: null,
+    verdict: 'same',
+  };
+  if (p < opts.alpha && beyond(row, { ...opts, threshold: opts.overallThreshold ?? opts.threshold })) row.verdict = judged(row);
+  return row;
+}

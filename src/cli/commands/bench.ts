@@ -1,0 +1,92 @@
+// `migbench bench` (what `npm run bench` runs): expand a scenario matrix, run it in a worker pool, and
+// write reports/<name>/ (runs.csv, rounds.csv, summary.csv, report.html, meta.json), then point
+// reports/latest at it and print a short summary table. Ctrl-C stops scheduling, lets the runs in
+// flight finish, writes what finished and exits 130; a second Ctrl-C quits at once.
+
+import type { Command } from 'commander';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { loadMatrix, displayPath } from '../../bench/matrix.js';
+import { packageRoot } from '../../bench/paths.js';
+import { parseShard, planMatrix } from '../../bench/plan.js';
+import { runBench } from '../../bench/runner.js';
+import { InputError, InterruptedError } from '../../errors.js';
+import { checkReportName, defaultReportName, REPORT_FILES, writeBenchReport } from '../../report/bench-report.js';
+import { benchSummaryTable } from '../../report/summary.js';
+import { UnitError } from '../../errors.js';
+import { parseDuration } from '../../units/index.js';
+import type { Io } from '../io.js';
+import { progressFor } from '../progress.js';
+
+const whole = (flag: string, min: number, max = Number.MAX_SAFE_INTEGER) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InputError({ source: flag, expected: `a whole number from ${min} to ${max}`, got: v });
+  return n;
+};
+
+export function registerBench(program: Command, io: Io): void {
+  program
+    .command('bench')
+    .description('run a scenario matrix in a worker pool and write CSV, HTML and meta reports')
+    .option('--matrix <NAME|FILE>', 'named matrix in bench/ (default, nightly, quick) or a .yaml/.json file', 'default')
+    .option('--threads <N>', `worker threads (default: ${availableParallelism()}, the available cores)`)
+    .option('--shard <i/n>', 'run only the i-th of n parts of the matrix (by scenario)')
+    .option('--name <NAME>', 'report folder name under the reports directory (default: a UTC timestamp)')
+    .option('--reports <DIR>', 'reports directory', 'reports')
+    .option('--seed <N>', "base seed (default: the matrix's)")
+    .option('--repeats <N>', "runs per scenario (default: the matrix's)")
+    .option('--progress-interval <DURATION>', 'progress line interval when stderr is not a terminal', '5s')
+    .action(async (opts: Record<string, string | undefined>) => {
+      const threads = opts['threads'] === undefined ? availableParallelism() : whole('--threads', 1, 256)(opts['threads']);
+      const seed = opts['seed'] === undefined ? undefined : whole('--seed', 0, 2 ** 32 - 1)(opts['seed']);
+      const repeats = opts['repeats'] === undefined ? undefined : whole('--repeats', 1, 1000)(opts['repeats']);
+      const shard = opts['shard'] === undefined ? null : parseShard(opts['shard']);
+      let interval: number;
+      try {
+        interval = parseDuration(opts['progressInterval'] ?? '5s');
+      } catch (err) {
+        if (err instanceof UnitError) throw new InputError({ source: '--progress-interval', expected: err.expected, got: opts['progressInterval'] });
+        throw err;
+      }
+      const root = resolve(opts['reports'] ?? 'reports');
+      const name = opts['name'] === undefined ? defaultReportName(root) : checkReportName(opts['name']);
+      const loaded = loadMatrix(opts['matrix'] ?? 'default');
+      const plan = planMatrix(loaded, { ...(seed !== undefined ? { seed } : {}), ...(repeats !== undefined ? { repeats } : {}), shard });
+      for (const w of plan.warnings) io.err(`migbench: note: ${w}\n`);
+
+      const ctrl = new AbortController();
+      const onSignal = (): void => {
+        if (ctrl.signal.aborted) {
+          io.err('\nmigbench: interrupted again; quitting without writing reports\n');
+          process.exit(130);
+        }
+        io.err('\nmigbench: interrupted; letting the runs in flight finish and writing what finished (Ctrl-C again to quit at once)\n');
+        ctrl.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      const startedAt = new Date();
+      const shardText = plan.shard ? `, shard ${plan.shard.index}/${plan.shard.count}` : '';
+      io.err(`migbench: ${plan.name}: ${plan.runs.length} runs (${plan.scenarios.length} scenarios x ${plan.repeats} repeats${shardText}) on ${threads} thread${threads === 1 ? '' : 's'}\n`);
+      const progress = progressFor(io, { total: plan.runs.length, intervalS: interval, label: `bench ${plan.name}` });
+      let outcome;
+      try {
+        outcome = await runBench(plan, { threads, signal: ctrl.signal, onRun: (done, total) => progress.update(done, total) });
+      } finally {
+        progress.stop();
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+
+      const written = writeBenchReport({ root, name, plan, matrix: loaded.matrix, matrixFile: loaded.source, outcome, threads, startedAt, packageRoot: packageRoot() });
+      const where = displayPath(written.dir);
+      io.out(`\n${benchSummaryTable(written.summary)}\n`);
+      io.out(
+        `${outcome.runs.length} of ${plan.runs.length} runs in ${outcome.wallS.toFixed(1)} s on ${threads} thread${threads === 1 ? '' : 's'}; ` +
+          `reports in ${where}/ (${REPORT_FILES.join(', ')})${written.latest ? `; ${displayPath(resolve(root, 'latest'))} points there` : ''}\n`,
+      );
+      if (outcome.interrupted) {
+        throw new InterruptedError(`interrupted after ${outcome.runs.length} of ${plan.runs.length} runs; the finished runs are in ${where}/ (reports/latest not updated)`);
+      }
+    });
+}

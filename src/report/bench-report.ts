@@ -1,0 +1,100 @@
+// Writing a bench's report folder, reports/<name>/: runs.csv, rounds.csv, summary.csv, report.html and
+// meta.json, each written atomically (temp file, then rename), meta.json last. reports/latest (a
+// symbolic link) is moved to the folder only after every file is in place, and only for a complete
+// bench: an interrupted bench keeps its finished runs in its folder but never becomes "latest".
+
+import { existsSync, lstatSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { summarize, type SummaryRow } from '../bench/aggregate.js';
+import { HARNESS_COLUMNS, metricColumns } from '../bench/columns.js';
+import type { Matrix } from '../bench/matrix.js';
+import type { Plan } from '../bench/plan.js';
+import type { BenchOutcome } from '../bench/runner.js';
+import { InputError, MigbenchError } from '../errors.js';
+import { BENCH_RUN_COLUMNS, benchRoundsCsv, benchRunRecords, benchRunsCsv, summaryCsv } from './bench-csv.js';
+import { writeFileAtomic } from './files.js';
+import { reportHtml } from './html.js';
+import { benchMeta, type BenchMeta } from './meta.js';
+
+export const REPORT_FILES = ['runs.csv', 'rounds.csv', 'summary.csv', 'report.html', 'meta.json'] as const;
+
+export interface WrittenReport {
+  dir: string;
+  meta: BenchMeta;
+  summary: SummaryRow[];
+  /** reports/latest now points here. */
+  latest: boolean;
+  charts: number;
+}
+
+/** A timestamp folder name (UTC), unique within `root`. */
+export function defaultReportName(root: string, now = new Date()): string {
+  const base = now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  let name = base;
+  for (let i = 2; existsSync(join(root, name)); i++) name = `${base}-${i}`;
+  return name;
+}
+
+export function checkReportName(name: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || name === 'latest') {
+    throw new InputError({ source: '--name', expected: 'a folder name of letters, digits, ".", "_" and "-" (not "latest")', got: name });
+  }
+  return name;
+}
+
+export interface WriteReportInput {
+  root: string;
+  name: string;
+  plan: Plan;
+  matrix: Matrix;
+  matrixFile: string;
+  outcome: BenchOutcome;
+  threads: number;
+  startedAt: Date;
+  packageRoot: string;
+}
+
+export function writeBenchReport(i: WriteReportInput): WrittenReport {
+  const dir = join(i.root, i.name);
+  const records = benchRunRecords(i.outcome.runs);
+  const summary = summarize(records, metricColumns(BENCH_RUN_COLUMNS, records));
+  const meta = benchMeta({
+    plan: i.plan,
+    matrix: i.matrix,
+    file: i.matrixFile,
+    threads: i.threads,
+    runsFinished: i.outcome.runs.length,
+    interrupted: i.outcome.interrupted,
+    startedAt: i.startedAt,
+    finishedAt: new Date(),
+    wallS: i.outcome.wallS,
+    root: i.packageRoot,
+    nondeterministic: HARNESS_COLUMNS,
+  });
+  const { html, charts } = reportHtml({ meta, summary, runs: i.outcome.runs });
+  writeFileAtomic(join(dir, 'runs.csv'), benchRunsCsv(i.outcome.runs));
+  writeFileAtomic(join(dir, 'rounds.csv'), benchRoundsCsv(i.outcome.runs));
+  writeFileAtomic(join(dir, 'summary.csv'), summaryCsv(summary));
+  writeFileAtomic(join(dir, 'report.html'), html);
+  writeFileAtomic(join(dir, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
+  const latest = !i.outcome.interrupted;
+  if (latest) pointLatest(i.root, i.name);
+  return { dir, meta, summary, latest, charts: charts.length };
+}
+
+/** Atomically point <root>/latest at <root>/<name> (a relative symbolic link, replaced by rename). */
+export function pointLatest(root: string, name: string): void {
+  const link = join(root, 'latest');
+  if (existsSync(link) && !lstatSync(link).isSymbolicLink()) {
+    throw new MigbenchError('E_IO', `cannot update ${link}: it exists and is not a symbolic link`);
+  }
+  const tmp = join(root, `.latest.${process.pid}.tmp`);
+  rmSync(tmp, { force: true });
+  try {
+    symlinkSync(name, tmp, 'dir');
+    renameSync(tmp, link);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new MigbenchError('E_IO', `cannot update ${link}: ${(err as Error).message}`, { cause: err });
+  }
+}
