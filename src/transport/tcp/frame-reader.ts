@@ -30,7 +30,7 @@ export class FrameReader {
 
   constructor(
     private readonly handler: FrameHandler,
-    private readonly limits: DecodeLimits = DEFAULT_LIMITS,
+    readonly limits: DecodeLimits = { ...DEFAULT_LIMITS },
   ) {}
 
   /** Feed bytes. Throws ProtocolError on a malformed frame; the reader then refuses further input. */
