@@ -112,6 +112,8 @@ export interface DecodeLimits {
   maxData: number;
   /** Largest payload of any other frame type. */
   maxControl: number;
+  /** Before authentication only AUTH frames are accepted; anything else is rejected as 'unauthenticated'. */
+  preAuth?: boolean;
 }
 
 export const DEFAULT_LIMITS: DecodeLimits = { maxData: 16 * 2 ** 20, maxControl: 1 * 2 ** 20 };
@@ -128,6 +130,7 @@ export function decodeHeader(buf: Uint8Array, at: number, limits: DecodeLimits =
   if ((crc32c(b.subarray(at, at + 44)) >>> 0) !== hcrc) throw new ProtocolError('header-crc', 'header checksum mismatch');
   const type = b[at + 5]!;
   if (!TYPE_NAMES.has(type)) throw new ProtocolError('bad-type', `frame type ${type}`);
+  if (limits.preAuth && type !== FrameType.AUTH) throw new ProtocolError('unauthenticated', `${frameTypeName(type)} before authentication`);
   if (b.readUInt16BE(at + 18) !== 0) throw new ProtocolError('bad-field', 'reserved bytes are not zero');
   const seq = readU64(b, at + 20, 'seq');
   const offset = readU64(b, at + 28, 'offset');

@@ -25,7 +25,7 @@ export interface ConnHost {
   resumeAll(): void;
 }
 
-const PREAUTH_LIMITS: DecodeLimits = { maxData: 0, maxControl: 256 };
+const PREAUTH_LIMITS: DecodeLimits = { maxData: 0, maxControl: 256, preAuth: true };
 const ACK_BUFFER_LIMIT = 4 * 2 ** 20;
 
 export class Conn implements SessionChannel {
@@ -205,6 +205,7 @@ export class Conn implements SessionChannel {
         s.channelsEverBound++;
         this.reader.limits.maxData = this.host.limits.maxData;
         this.reader.limits.maxControl = this.host.limits.maxControl;
+        this.reader.limits.preAuth = false;
         this.state = 'bound';
         const proof = serverProof(this.host.key, this.nonce, req.clientNonce, s.id, req.channel);
         this.send(FrameType.AUTH_OK, 0, 0, encodeAuthOk({ session: s.id, channel: req.channel, maxData: this.host.limits.maxData, window: this.host.window, proof }));
