@@ -66,8 +66,10 @@ export class Conn implements SessionChannel {
     try {
       this.reader.push(buf);
     } catch (e) {
-      if (e instanceof ProtocolError) this.close(e.message, e.reason);
-      else this.close(`internal error: ${(e as Error).message}`, 'error');
+      if (e instanceof ProtocolError) {
+        if (this.state === 'bound') this.send(FrameType.ERROR, 0, 0, Buffer.from(e.message));
+        this.close(e.message, e.reason);
+      } else this.close(`internal error: ${(e as Error).message}`, 'error');
       return false;
     }
     this.flushAcks();

@@ -66,7 +66,7 @@ interface Pending {
 }
 
 export class SenderSession extends EventEmitter {
-  readonly striper: Striper;
+  striper: Striper;
   readonly channels: SenderChannel[];
   session = '';
   failure: MigbenchError | undefined;
@@ -91,14 +91,18 @@ export class SenderSession extends EventEmitter {
     const n = o.targets.length * o.channelsPerTarget;
     const cfg = { key: o.key, tls: o.tls, connectTimeout: o.connectTimeout, ...(o.rate !== undefined ? { rate: o.rate } : {}) };
     this.channels = Array.from({ length: n }, (_, i) => new SenderChannel(i, o.targets[i % o.targets.length]!, cfg));
-    this.striper = new Striper(
-      this.channels.map((c) => ({ id: c.id, rate: o.rate ?? 1 })),
-      { chunkSize: o.chunkSize, window: o.window, policy: o.policy, fencing: true },
-    );
+    this.striper = this.makeStriper(o.chunkSize);
     this.maxQueued = o.maxQueued;
     const tick = Math.max(20, (o.channelTimeout * 1000) / 4);
     this.watchdog = setInterval(() => this.checkStalls(), tick);
     this.watchdog.unref();
+  }
+
+  private makeStriper(chunkSize: number): Striper {
+    return new Striper(
+      this.channels.map((c) => ({ id: c.id, rate: this.o.rate ?? 1 })),
+      { chunkSize, window: this.o.window, policy: this.o.policy, fencing: true },
+    );
   }
 
   /** Connect every channel (the first creates the session, the others bind to it). */
@@ -124,6 +128,8 @@ export class SenderSession extends EventEmitter {
     try {
       const ok = await first!.connect('new', '0000000000000000', opts.size);
       s.session = ok.session;
+      // The receiver announces its largest DATA payload; chunks never exceed it.
+      if (ok.maxData < s.striper.chunkSize) s.striper = s.makeStriper(Math.max(1, ok.maxData));
     } catch (e) {
       s.close();
       throw e;

@@ -115,7 +115,7 @@ describe('TCP transfer', () => {
           t.r.on('session', (x: ReceiverSession) => (session = x));
           const s = await SenderSession.open({ targets: [t.ep], channelsPerTarget: 4, key: KEY, size, chunkSize: 16_384, window: 65_536, policy, channelTimeout: 0.3 });
           // Each kill takes a different channel (the i-th kill takes channel i), so one always survives.
-          let last = Buffer.alloc(0);
+          let last: Buffer = Buffer.alloc(0);
           for (let round = 0; round < 3; round++) {
             last = randomData(size); // every round rewrites every offset: old data must never win
             for (let b = 0; b < size / block; b++) {
