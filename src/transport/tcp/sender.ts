@@ -122,7 +122,7 @@ export class SenderSession extends EventEmitter {
       rate: opts.rate,
       channelTimeout: opts.channelTimeout ?? 5,
       connectTimeout: opts.connectTimeout ?? 10,
-      maxQueued: opts.maxQueued ?? 64 * 2 ** 20,
+      maxQueued: opts.maxQueued ?? Math.max(64 * 2 ** 20, 2 * (opts.window ?? 8 * 2 ** 20) * opts.targets.length * (opts.channelsPerTarget ?? 1)),
     });
     const [first, ...rest] = s.channels;
     try {
