@@ -1,6 +1,7 @@
 // `npm run bench:transport`: loopback goodput of the multichannel TCP transport (CRC-32C on every frame,
 // authenticated channels) for 1, 2, 4 and 8 channels, next to `iperf3 -P N` with the same stream count
-// measured in the same run, printed as ratios; plus TLS and a verified (SHA-256) memory-sink row.
+// measured in the same run, printed as ratios; plus TLS, inline-CRC and verified (SHA-256) memory-sink rows.
+// The sender computes CRCs on one worker thread (the stream lives in a SharedArrayBuffer) unless noted.
 // Writes reports/bench-transport.csv (temp file, then rename).
 //
 //   node dist/bench/transport.js [--size 4GiB] [--repeat 1] [--channels 1,2,4,8]
@@ -44,7 +45,7 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function migbench(channels: number, opts: { tls?: boolean; sink?: 'discard' | 'memory'; sha?: boolean } = {}) {
+async function migbench(channels: number, opts: Opts = {}) {
   const child = fork(receiverJs, [], {
     env: { ...process.env, MIGBENCH_KEY: KEY, MIGBENCH_BENCH_SINK: opts.sink ?? 'discard', MIGBENCH_BENCH_TLS: opts.tls ? '1' : '0' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -55,7 +56,7 @@ async function migbench(channels: number, opts: { tls?: boolean; sink?: 'discard
       child.once('exit', (c) => reject(new Error(`receiver exited with ${c}`)));
     });
     const hashing = opts.sha ? sha256InWorker({ pattern }, SIZE) : Promise.resolve(null);
-    const s = await SenderSession.open({ targets: [{ host: '127.0.0.1', port }], channelsPerTarget: channels, key: Buffer.from(KEY), tls: opts.tls ?? false, size: SIZE });
+    const s = await SenderSession.open({ targets: [{ host: '127.0.0.1', port }], channelsPerTarget: channels, key: Buffer.from(KEY), tls: opts.tls ?? false, size: SIZE, crcThreads: opts.crcThreads ?? 1 });
     const block = 4 * 2 ** 20;
     for (let off = 0; off < SIZE; off += block) await s.write(off, pattern.view(off, Math.min(block, SIZE - off)));
     await s.flush();
@@ -92,8 +93,15 @@ async function iperf3(streams: number, len?: string): Promise<number | null> {
   }
 }
 
+interface Opts {
+  tls?: boolean;
+  sink?: 'discard' | 'memory';
+  sha?: boolean;
+  crcThreads?: number;
+}
+
 const rows: Row[] = [];
-async function measure(config: string, channels: number, opts: { tls?: boolean; sink?: 'discard' | 'memory'; sha?: boolean }, withIperf: boolean) {
+async function measure(config: string, channels: number, opts: Opts, withIperf: boolean) {
   const runs = [];
   const ip: number[] = [];
   const ipL: number[] = [];
@@ -131,6 +139,7 @@ async function measure(config: string, channels: number, opts: { tls?: boolean; 
 process.stdout.write(`migbench transport benchmark: ${SIZE} bytes per run, loopback, CRC-32C on, ${REPEAT} run(s) per row (median)\n`);
 if (!hasIperf) process.stdout.write('note: iperf3 is not installed (apt-get install iperf3); iperf3 columns skipped\n');
 for (const n of COUNTS) await measure('plain', n, {}, true);
+await measure('plain, inline CRC', 4, { crcThreads: 0 }, false);
 await measure('tls', 4, { tls: true }, false);
 await measure('memory+sha256', 4, { sink: 'memory', sha: true }, false);
 

@@ -26,6 +26,7 @@ interface SendFlags {
   policy: string;
   channelTimeout: string;
   seed: string;
+  crcThreads: string;
   tls?: boolean;
   json?: boolean;
 }
@@ -49,6 +50,7 @@ export function registerSend(program: Command, io: Io): void {
     .option('--policy <policy>', 'least-loaded or round-robin', 'least-loaded')
     .option('--channel-timeout <duration>', 'a channel with no acknowledgement for this long has failed', '5s')
     .option('--seed <n>', 'seed of the synthetic stream', '1')
+    .option('--crc-threads <n>', 'worker threads computing CRC-32C of the synthetic stream (0: on the main thread)', '1')
     .option('--tls', 'TLS 1.2 with a PSK derived from the key')
     .option('--json', 'print one JSON object')
     .action(async (o: SendFlags) => {
@@ -85,6 +87,7 @@ export function registerSend(program: Command, io: Io): void {
         window: sizeFlag('--window', o.window, 1),
         policy: policy as 'least-loaded' | 'round-robin',
         channelTimeout: durationFlag('--channel-timeout', o.channelTimeout),
+        crcThreads: intFlag('--crc-threads', o.crcThreads, 0, 8),
         ...(o.rate !== undefined ? { rate: rateFlag('--rate', o.rate) } : {}),
       };
       const pattern = o.file === undefined ? new PatternSource(intFlag('--seed', o.seed, 0)) : undefined;

@@ -165,10 +165,10 @@ export class SenderChannel {
   }
 
   /** Write one DATA frame (header and payload in one writev); false when the socket is backpressured. */
-  sendData(seq: number, offset: number, payload: Buffer): boolean {
+  sendData(seq: number, offset: number, payload: Buffer, crc?: number): boolean {
     const sock = this.socket!;
     const hdr = Buffer.allocUnsafe(HEADER_SIZE);
-    writeHeader(hdr, 0, { type: FrameType.DATA, flags: 0, session: this.session, channel: this.id, seq, offset, length: payload.length, crc: crc32c(payload) });
+    writeHeader(hdr, 0, { type: FrameType.DATA, flags: 0, session: this.session, channel: this.id, seq, offset, length: payload.length, crc: crc ?? crc32c(payload) });
     const now = performance.now();
     this.firstSend ??= now;
     this.bytesSent += payload.length;

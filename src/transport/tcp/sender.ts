@@ -10,6 +10,7 @@ import { INSECURE_KEY, openSigned } from './auth.js';
 import { FrameType, ProtocolError, type FrameHeader } from './frame.js';
 import { ACK_CONTROL, ACK_DATA, decodeCommitResult, decodeSeqs, decodeU16, encodeCommit, encodeSeqs, encodeU16, type CommitResult } from './messages.js';
 import { SenderChannel, type ChannelTarget } from './sender-channel.js';
+import { CrcPool } from './crc-pool.js';
 
 export interface SenderOptions {
   /** One entry per destination address; channel c goes to targets[c % targets.length]. */
@@ -30,8 +31,11 @@ export interface SenderOptions {
   /** A channel with unacknowledged data and no answer for this long (seconds, default 5) has failed. */
   channelTimeout?: number;
   connectTimeout?: number;
-  /** Bytes accepted by write() and not yet acknowledged before write() makes the caller wait (default 64 MiB). */
+  /** Bytes accepted by write() and not yet acknowledged before write() makes the caller wait
+   * (default max(64 MiB, 2 x channels x window)). */
   maxQueued?: number;
+  /** Worker threads that compute CRC-32C for data in SharedArrayBuffers (default 0: inline). */
+  crcThreads?: number;
 }
 
 export interface ChannelStats {
@@ -85,9 +89,11 @@ export class SenderSession extends EventEmitter {
   private started = performance.now();
   private lastAckAt = performance.now();
   private closed = false;
+  private readonly crcPool: CrcPool | undefined;
 
   private constructor(private readonly o: Required<Omit<SenderOptions, 'key' | 'rate'>> & { key: Buffer; rate: number | undefined }) {
     super();
+    this.crcPool = o.crcThreads > 0 ? new CrcPool(o.crcThreads) : undefined;
     const n = o.targets.length * o.channelsPerTarget;
     const cfg = { key: o.key, tls: o.tls, connectTimeout: o.connectTimeout, ...(o.rate !== undefined ? { rate: o.rate } : {}) };
     this.channels = Array.from({ length: n }, (_, i) => new SenderChannel(i, o.targets[i % o.targets.length]!, cfg));
@@ -122,6 +128,7 @@ export class SenderSession extends EventEmitter {
       rate: opts.rate,
       channelTimeout: opts.channelTimeout ?? 5,
       connectTimeout: opts.connectTimeout ?? 10,
+      crcThreads: opts.crcThreads ?? 0,
       maxQueued: opts.maxQueued ?? Math.max(64 * 2 ** 20, 2 * (opts.window ?? 8 * 2 ** 20) * opts.targets.length * (opts.channelsPerTarget ?? 1)),
     });
     const [first, ...rest] = s.channels;
@@ -209,6 +216,7 @@ export class SenderSession extends EventEmitter {
   close(): void {
     this.closed = true;
     clearInterval(this.watchdog);
+    this.crcPool?.close();
     for (const c of this.channels) if (!c.ended || c.alive) c.close();
   }
 
@@ -255,8 +263,17 @@ export class SenderSession extends EventEmitter {
     this.seqRegion.set(a.seq, region);
     if (this.striper.inFlightBytes(ch.id) === a.length) ch.lastProgress = performance.now();
     const at = a.offset - region.offset;
-    const ok = ch.sendData(a.seq, a.offset, region.data.subarray(at, at + a.length));
-    if (!ok) ch.pausedDrain = true;
+    const payload = region.data.subarray(at, at + a.length);
+    if (this.crcPool && CrcPool.shareable(payload)) {
+      this.crcPool.crc(payload, (crc) => {
+        // The channel may have failed meanwhile: its chunks were requeued, this one is not ours to send.
+        if (!ch.alive || this.seqRegion.get(a.seq) !== region) return;
+        if (!ch.sendData(a.seq, a.offset, payload, crc)) {
+          ch.pausedDrain = true;
+          this.striper.setPaused(ch.id, true);
+        }
+      });
+    } else if (!ch.sendData(a.seq, a.offset, payload)) ch.pausedDrain = true;
     const wait = ch.bucket?.delay(performance.now() / 1000) ?? 0;
     if (wait > 0) {
       ch.pausedBucket = true;

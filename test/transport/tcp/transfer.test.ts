@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { SenderSession } from '../../../src/transport/tcp/sender.js';
 import { AllChannelsLostError } from '../../../src/transport/striper.js';
 import { DiscardSink, FileSink } from '../../../src/transport/tcp/sinks.js';
+import { PatternSource } from '../../../src/transport/tcp/source.js';
 import type { Conn } from '../../../src/transport/tcp/receiver-conn.js';
 import type { ReceiverSession } from '../../../src/transport/tcp/receiver-session.js';
 import { KEY, randomData, sha256, startReceiver, waitFor, type TestReceiver } from './helpers.js';
@@ -156,6 +157,23 @@ describe('TCP transfer', () => {
     expect((err as Error).message).toMatch(/all 3 channels lost.*channel 0: .*channel 1: .*channel 2: /);
     expect(failed.length).toBe(1);
     s.close();
+  });
+
+  it('computes CRCs on a worker thread for shared memory, and still fails over', async () => {
+    rx = await startReceiver();
+    const src = new PatternSource(7, 300_007);
+    const size = 2_000_000;
+    const s = await SenderSession.open({ targets: [rx.ep], channelsPerTarget: 3, key: KEY, size, chunkSize: 32_768, crcThreads: 1 });
+    for (let off = 0; off < size; off += 250_000) {
+      await s.write(off, src.view(off, 250_000));
+      if (off === 500_000) s.channels[1]!.socket!.destroy();
+    }
+    const r = await s.commit(src.sha256(size, 250_000));
+    s.close();
+    expect(r.status).toBe('verified');
+    expect(s.stats().channels[1]!.failure).not.toBeNull();
+    const expected = Buffer.concat(Array.from({ length: size / 250_000 }, (_, i) => src.view(i * 250_000, 250_000)));
+    expect(Buffer.compare(rx.sinks[0]!.read(0, size), expected)).toBe(0);
   });
 
   it('per-channel rate limit: a token bucket paces each channel', async () => {
