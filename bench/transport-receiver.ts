@@ -10,7 +10,7 @@ const r = new Receiver({
   listen: [{ host: '127.0.0.1', port: 0 }],
   key,
   tls,
-  sink: ({ size }) => (sinkKind === 'memory' ? new MemorySink(size) : new DiscardSink()),
+  sink: ({ size }) => (sinkKind === 'memory' ? new MemorySink(size, { prefault: true }) : new DiscardSink()),
 });
 r.on('commit', (c) => process.send?.({ type: 'commit', report: c }));
 const [ep] = await r.listen();

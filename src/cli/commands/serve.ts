@@ -1,6 +1,8 @@
 // `migbench serve`: the receiving end of a real multichannel transfer.
 
 import type { Command } from 'commander';
+import { accessSync, constants } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { InputError, MigbenchError } from '../../errors.js';
 import { formatEndpoint, parseEndpoints } from '../../transport/tcp/address.js';
 import { KEY_ENV, loadKey } from '../../transport/tcp/auth.js';
@@ -51,6 +53,13 @@ export function registerServe(program: Command, io: Io): void {
       if (!o.listen) throw new InputError({ source: '--listen', expected: 'ADDR:PORT[,ADDR:PORT...]' });
       const listen = parseEndpoints(o.listen, '--listen', { allowPortZero: true });
       if (o.out !== undefined && o.discard) throw new InputError({ source: '--out/--discard', expected: 'at most one of --out FILE and --discard' });
+      if (o.out !== undefined) {
+        try {
+          accessSync(dirname(resolve(o.out)), constants.W_OK);
+        } catch (e) {
+          throw new InputError({ source: '--out', expected: 'a file in a writable directory', got: o.out, detail: (e as Error).message });
+        }
+      }
       const key = loadKey({ ...(o.keyFile !== undefined ? { keyFile: o.keyFile } : {}) });
       const sinkKind = o.discard ? 'discard' : o.out !== undefined ? 'file' : 'memory';
       const maxSize = o.maxSize !== undefined ? sizeFlag('--max-size', o.maxSize, 1) : sinkKind === 'memory' ? 8 * 2 ** 30 : 2 ** 40;
@@ -66,7 +75,7 @@ export function registerServe(program: Command, io: Io): void {
         maxPerAddress: intFlag('--max-per-address', o.maxPerAddress ?? '64'),
         idleTimeout: durationFlag('--idle-timeout', o.idleTimeout ?? '60s'),
         handshakeTimeout: durationFlag('--handshake-timeout', o.handshakeTimeout ?? '5s'),
-        sink: ({ size }) => (sinkKind === 'discard' ? new DiscardSink() : sinkKind === 'file' ? FileSink.create(out!, size) : new MemorySink(size)),
+        sink: ({ size }) => (sinkKind === 'discard' ? new DiscardSink() : sinkKind === 'file' ? FileSink.create(out!, size) : new MemorySink(size, { prefault: true })),
         log: (e) => {
           if (!o.quiet && e.event !== 'listening') io.err(`migbench serve: ${describe(e)}\n`);
         },

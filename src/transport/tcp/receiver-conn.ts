@@ -194,6 +194,8 @@ export class Conn implements SessionChannel {
       throw new ProtocolError('unauthenticated', 'authentication failed: bad proof of the pre-shared key');
     }
     this.state = 'binding';
+    // Authenticated: creating the session's sink may take a while (a large memory sink is prefaulted).
+    clearTimeout(this.handshakeTimer);
     this.host
       .openSession(req)
       .then((s) => {

@@ -127,7 +127,7 @@ export class SenderSession extends EventEmitter {
       policy: opts.policy ?? 'least-loaded',
       rate: opts.rate,
       channelTimeout: opts.channelTimeout ?? 5,
-      connectTimeout: opts.connectTimeout ?? 10,
+      connectTimeout: opts.connectTimeout ?? 30,
       crcThreads: opts.crcThreads ?? 0,
       maxQueued: opts.maxQueued ?? Math.max(64 * 2 ** 20, 2 * (opts.window ?? 8 * 2 ** 20) * opts.targets.length * (opts.channelsPerTarget ?? 1)),
     });

@@ -30,8 +30,10 @@ export class MemorySink implements Sink {
   readonly segments: Uint8Array[];
   readonly size: number;
 
-  /** `shared`: back the memory with SharedArrayBuffers (so worker threads can read it). */
-  constructor(size: number, opts: { shared?: boolean; segments?: Uint8Array[] } = {}) {
+  /** `shared`: back the memory with SharedArrayBuffers (so worker threads can read it). `prefault`: touch
+   * every page now (a destination host reserves the VM's memory before a migration starts; in a VM
+   * first-touch page faults otherwise dominate the copy). */
+  constructor(size: number, opts: { shared?: boolean; segments?: Uint8Array[]; prefault?: boolean } = {}) {
     this.size = size;
     if (opts.segments) {
       const total = opts.segments.reduce((t, s) => t + s.length, 0);
@@ -48,6 +50,7 @@ export class MemorySink implements Sink {
         if (size === 0) break;
       }
     }
+    if (opts.prefault) for (const seg of this.segments) seg.fill(0);
   }
 
   writePiece(offset: number, piece: Buffer): void {
