@@ -53,6 +53,10 @@ export class AllChannelsLostError extends MigbenchError {
   }
 }
 
+interface InternalAssignment extends Assignment {
+  epoch: number;
+}
+
 interface Region {
   offset: number;
   length: number;
@@ -64,12 +68,13 @@ interface Region {
 
 interface ChannelState {
   id: number;
+  index: number;
   rate: number;
   alive: boolean;
   paused: boolean;
   fenced: boolean;
   inFlightBytes: number;
-  inFlight: Map<number, Assignment & { epoch: number }>;
+  inFlightChunks: number;
   bytesAcked: number;
   chunksAcked: number;
 }
@@ -107,6 +112,11 @@ export class Striper {
   private resendQueue: Region[] = [];
   private resendHead = 0;
   private nextSeq = 0;
+  /** Unacknowledged assignments by sequence number: slots[seq - slotBase] (undefined once acked).
+   * An array rather than a Map: sequence numbers are dense and mostly acknowledged in order. */
+  private slots: (InternalAssignment | undefined)[] = [];
+  private slotBase = 0;
+  private slotHead = 0;
   private rr = 0;
   /** Current epoch: regions enqueued now belong to it; barrier() starts a new one. */
   private epoch = 0;
@@ -133,17 +143,18 @@ export class Striper {
     this.policy = options.policy ?? 'least-loaded';
     this.window = options.window ?? Infinity;
     this.fencing = options.fencing ?? false;
-    this.channels = channels.map((c) => {
+    this.channels = channels.map((c, index) => {
       if (!(c.rate > 0)) throw new StateError(`striper: channel ${c.id} needs a positive rate, got ${c.rate}`);
       if (this.byId.has(c.id)) throw new StateError(`striper: duplicate channel id ${c.id}`);
       const s: ChannelState = {
         id: c.id,
+        index,
         rate: c.rate,
         alive: true,
         paused: false,
         fenced: true,
         inFlightBytes: 0,
-        inFlight: new Map(),
+        inFlightChunks: 0,
         bytesAcked: 0,
         chunksAcked: 0,
       };
@@ -215,7 +226,7 @@ export class Striper {
     const length = Math.min(this.chunkSize, region.length);
     const ch = this.pick(length);
     if (!ch) return undefined;
-    const a = { channel: ch.id, offset: region.offset, length, seq: this.nextSeq++, tag: region.tag, resend: region.resend, epoch: region.epoch };
+    const a: InternalAssignment = { channel: ch.id, offset: region.offset, length, seq: this.nextSeq++, tag: region.tag, resend: region.resend, epoch: region.epoch };
     region.offset += length;
     region.length -= length;
     if (region.length === 0) {
@@ -227,13 +238,15 @@ export class Striper {
         }
       } else this.shift();
     }
-    ch.inFlight.set(a.seq, a);
+    this.slots.push(a);
+    ch.inFlightChunks++;
     ch.inFlightBytes += length;
     this.bytesQueued -= length;
     this.bytesInFlight += length;
     this.chunksAssigned++;
     if (a.resend) this.bytesResent += length;
-    return { channel: a.channel, offset: a.offset, length: a.length, seq: a.seq, tag: a.tag, resend: a.resend };
+    // The returned object is the striper's own record (no copy on the hot path): do not modify it.
+    return a;
   }
 
   /** Alias of nextAssignment. */
@@ -244,18 +257,22 @@ export class Striper {
   /** The chunk `seq` on `channel` was written by the receiver. Returns its length (0 if unknown/duplicate). */
   ack(channel: number, seq: number): number {
     const ch = this.channel(channel);
-    const a = ch.inFlight.get(seq);
-    if (!a) return 0;
-    ch.inFlight.delete(seq);
+    const i = seq - this.slotBase;
+    const a = i >= this.slotHead && i < this.slots.length ? this.slots[i] : undefined;
+    if (!a || a.channel !== channel) return 0;
+    this.slots[i] = undefined;
+    this.compactSlots();
+    ch.inFlightChunks--;
     ch.inFlightBytes -= a.length;
     ch.bytesAcked += a.length;
     ch.chunksAcked++;
     this.bytesInFlight -= a.length;
     this.bytesAcked += a.length;
     const left = (this.pendingByEpoch.get(a.epoch) ?? 0) - a.length;
-    if (left === 0) this.pendingByEpoch.delete(a.epoch);
-    else this.pendingByEpoch.set(a.epoch, left);
-    this.advanceEpochs();
+    if (left === 0) {
+      this.pendingByEpoch.delete(a.epoch);
+      this.advanceEpochs();
+    } else this.pendingByEpoch.set(a.epoch, left);
     return a.length;
   }
 
@@ -267,8 +284,16 @@ export class Striper {
     const ch = this.channel(id);
     if (!ch.alive) return 0;
     ch.alive = false;
-    const chunks = [...ch.inFlight.values()].sort((x, y) => x.seq - y.seq);
-    ch.inFlight.clear();
+    const chunks: InternalAssignment[] = [];
+    for (let i = this.slotHead; i < this.slots.length; i++) {
+      const a = this.slots[i];
+      if (a && a.channel === id) {
+        chunks.push(a);
+        this.slots[i] = undefined;
+      }
+    }
+    this.compactSlots();
+    ch.inFlightChunks = 0;
     let bytes = 0;
     // Requeued chunks belong to epochs <= openEpoch, so they go before anything still held back.
     for (const c of chunks) {
@@ -318,7 +343,13 @@ export class Striper {
 
   /** Unacknowledged chunks of one channel (oldest first), e.g. to time them out. */
   inFlightOf(id: number): Assignment[] {
-    return [...this.channel(id).inFlight.values()].map((a) => ({ ...a }));
+    this.channel(id);
+    const out: Assignment[] = [];
+    for (let i = this.slotHead; i < this.slots.length; i++) {
+      const a = this.slots[i];
+      if (a && a.channel === id) out.push({ channel: a.channel, offset: a.offset, length: a.length, seq: a.seq, tag: a.tag, resend: a.resend });
+    }
+    return out;
   }
 
   stats(): StriperStats {
@@ -333,7 +364,7 @@ export class Striper {
         id: c.id,
         alive: c.alive,
         inFlightBytes: c.inFlightBytes,
-        inFlightChunks: c.inFlight.size,
+        inFlightChunks: c.inFlightChunks,
         bytesAcked: c.bytesAcked,
         chunksAcked: c.chunksAcked,
       })),
@@ -346,8 +377,8 @@ export class Striper {
     const n = this.channels.length;
     let best: ChannelState | undefined;
     let bestLoad = Infinity;
-    for (let k = 0; k < n; k++) {
-      const c = this.channels[(this.rr + k) % n]!;
+    for (let k = 0, i = this.rr; k < n; k++, i = i + 1 === n ? 0 : i + 1) {
+      const c = this.channels[i]!;
       if (!c.alive || c.paused) continue;
       if (c.inFlightBytes > 0 && c.inFlightBytes + length > this.window) continue;
       if (this.policy === 'round-robin') {
@@ -361,8 +392,21 @@ export class Striper {
         bestLoad = load;
       }
     }
-    if (best) this.rr = (this.channels.indexOf(best) + 1) % n;
+    if (best) this.rr = best.index + 1 === n ? 0 : best.index + 1;
     return best;
+  }
+
+  private compactSlots(): void {
+    while (this.slotHead < this.slots.length && this.slots[this.slotHead] === undefined) this.slotHead++;
+    if (this.slotHead === this.slots.length) {
+      this.slotBase += this.slotHead;
+      this.slots = [];
+      this.slotHead = 0;
+    } else if (this.slotHead > 4096 && this.slotHead * 2 > this.slots.length) {
+      this.slotBase += this.slotHead;
+      this.slots = this.slots.slice(this.slotHead);
+      this.slotHead = 0;
+    }
   }
 
   private shift(): void {

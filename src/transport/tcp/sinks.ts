@@ -21,25 +21,26 @@ export interface Sink {
   finish(ok: boolean): Promise<void>;
 }
 
-const SEGMENT = 2 ** 30;
-
 /** Guest-memory-like destination: a declared size, segmented in 1 GiB pieces. */
 export class MemorySink implements Sink {
   readonly kind = 'memory';
   readonly sync = true;
   readonly segments: Uint8Array[];
   readonly size: number;
+  /** Bytes per segment (1 GiB; smaller only in tests). */
+  readonly segmentSize: number;
 
   /** `shared`: back the memory with SharedArrayBuffers (so worker threads can read it). `prefault`: touch
    * every page now (a destination host reserves the VM's memory before a migration starts; in a VM
    * first-touch page faults otherwise dominate the copy). */
-  constructor(size: number, opts: { shared?: boolean; segments?: Uint8Array[]; prefault?: boolean } = {}) {
+  constructor(size: number, opts: { shared?: boolean; segments?: Uint8Array[]; prefault?: boolean; segmentSize?: number } = {}) {
     this.size = size;
+    const SEGMENT = (this.segmentSize = opts.segmentSize ?? 2 ** 30);
     if (opts.segments) {
       const total = opts.segments.reduce((t, s) => t + s.length, 0);
       if (total < size) throw new MigbenchError('E_STATE', `memory sink: ${total} bytes given for a ${size}-byte stream`);
       if (opts.segments.some((s, i) => i < opts.segments!.length - 1 && s.length !== SEGMENT) && opts.segments.length > 1) {
-        throw new MigbenchError('E_STATE', 'memory sink: every segment but the last must be 1 GiB');
+        throw new MigbenchError('E_STATE', 'memory sink: every segment but the last must be segmentSize bytes');
       }
       this.segments = opts.segments;
     } else {
@@ -54,6 +55,7 @@ export class MemorySink implements Sink {
   }
 
   writePiece(offset: number, piece: Buffer): void {
+    const SEGMENT = this.segmentSize;
     let src = 0;
     while (src < piece.length) {
       const seg = Math.floor((offset + src) / SEGMENT);
@@ -70,6 +72,7 @@ export class MemorySink implements Sink {
 
   /** A copy of [offset, offset + length). */
   read(offset: number, length: number): Buffer {
+    const SEGMENT = this.segmentSize;
     const out = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
