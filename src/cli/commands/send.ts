@@ -50,7 +50,7 @@ export function registerSend(program: Command, io: Io): void {
     .option('--policy <policy>', 'least-loaded or round-robin', 'least-loaded')
     .option('--channel-timeout <duration>', 'a channel with no acknowledgement for this long has failed', '5s')
     .option('--seed <n>', 'seed of the synthetic stream', '1')
-    .option('--crc-threads <n>', 'worker threads computing CRC-32C of the synthetic stream (0: on the main thread)', '1')
+    .option('--crc-threads <n>', 'worker threads computing CRC-32C of the synthetic stream (0: on the main thread)', '0')
     .option('--tls', 'TLS 1.2 with a PSK derived from the key')
     .option('--json', 'print one JSON object')
     .action(async (o: SendFlags) => {
