@@ -212,12 +212,22 @@ export class SenderSession extends EventEmitter {
     });
   }
 
-  /** Close every channel (after a commit, or to give up). */
+  /** Close every channel (after a commit, or to give up); anything still waiting is rejected. */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
     clearInterval(this.watchdog);
     this.crcPool?.close();
     for (const c of this.channels) if (!c.ended || c.alive) c.close();
+    const err = new StateError('sender session closed');
+    for (const w of this.spaceWaiters) w.reject(err);
+    for (const b of this.barriers) b.reject(err);
+    for (const c of this.controls.values()) c.reject(err);
+    this.commitReq?.reject(err);
+    this.spaceWaiters = [];
+    this.barriers = [];
+    this.controls.clear();
+    this.commitReq = undefined;
   }
 
   stats(): SenderStats {
