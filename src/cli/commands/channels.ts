@@ -48,10 +48,17 @@ export function registerChannels(program: Command, io: Io): void {
       for (const i of sel.interfaces) {
         const n = used.get(i.name);
         const members = i.members.length > 1 ? ` (team of ${i.members.map((m) => m.name).join(', ')})` : '';
-        if (n) io.out(`  ${i.name}${members}: ${i.kind}, ${formatRate(i.lineRate)}: ${n} channel${n === 1 ? '' : 's'}\n`);
+        if (n) io.out(`  ${i.name}${members}: ${i.kind}, ${formatRate(i.lineRate)}: ${n} channel${n === 1 ? '' : 's'} (${whyUsed(i.kind, opts)})\n`);
       }
       for (const e of sel.excluded) io.out(`  ${e.nic}: not used: ${e.reason}\n`);
     });
+}
+
+function whyUsed(kind: 'rdma' | 'rss' | 'plain', o: SelectionOptions): string {
+  if (o.only && o.only.length > 0) return 'named by --only';
+  const per =
+    kind === 'rdma' ? `${o.connectionsPerRdma ?? 2} per RDMA interface` : kind === 'rss' ? `${o.connectionsPerRss ?? 4} per RSS interface` : `${o.connectionsPerPlain ?? 1} per interface without RSS`;
+  return `best class and speed; ${per}`;
 }
 
 const FLAG_KEY: Record<string, string> = { 'connections-per-rss': 'connectionsPerRss', 'connections-per-rdma': 'connectionsPerRdma', 'max-channels': 'maxChannels' };
