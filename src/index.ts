@@ -12,3 +12,10 @@ export { PrecopyCore, type MemoryAction, type MemoryEvent, type PrecopyConfig } 
 export { MigrationCore, type Action, type Event, type Cause } from './migration/orchestrator.js';
 export { parseFault, FAULT_KINDS, PHASES, MODE_PHASES } from './migration/faults.js';
 export { runsCsv, roundsCsv, RUN_COLUMNS, ROUND_COLUMNS } from './report/csv.js';
+export * from './transport/striper.js';
+export { SenderSession, type SenderOptions, type SenderStats, type ChannelStats } from './transport/tcp/sender.js';
+export { Receiver, ReceiverSession, type ReceiverOptions, type CommitReport, type ChannelClosedEvent } from './transport/tcp/receiver.js';
+export { MemorySink, FileSink, DiscardSink, type Sink } from './transport/tcp/sinks.js';
+export { ProtocolError } from './transport/tcp/frame.js';
+export { AuthError, loadKey } from './transport/tcp/auth.js';
+export type { CommitResult, CommitStatus } from './transport/tcp/messages.js';

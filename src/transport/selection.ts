@@ -6,6 +6,7 @@
 
 import { InputError } from '../errors.js';
 import type { Nic } from '../network/index.js';
+import { formatRate } from '../units/index.js';
 
 export type ChannelKind = 'rdma' | 'rss' | 'plain';
 
@@ -118,7 +119,7 @@ export function selectChannels(nics: Nic[], options: SelectionOptions = {}): Sel
       if (RANK[i.kind] !== bestRank) {
         excluded.push({ nic: i.name, reason: `${i.kind} interface; a better class (${kindOfRank(bestRank)}) is available` });
       } else if (i.lineRate !== bestSpeed) {
-        excluded.push({ nic: i.name, reason: `slower (${i.lineRate * 8} bit/s) than the fastest ${i.kind} interface (${bestSpeed * 8} bit/s)` });
+        excluded.push({ nic: i.name, reason: `slower (${formatRate(i.lineRate)}) than the fastest ${i.kind} interface (${formatRate(bestSpeed)})` });
       } else {
         chosen.push(i);
       }

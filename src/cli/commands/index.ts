@@ -2,11 +2,17 @@
 import type { Command } from 'commander';
 import type { Io } from '../io.js';
 import { registerBench } from './bench.js';
+import { registerChannels } from './channels.js';
 import { registerCompare } from './compare.js';
+import { registerSend } from './send.js';
+import { registerServe } from './serve.js';
 import { registerSimulate } from './simulate.js';
 
 export function registerCommands(program: Command, io: Io): void {
   registerSimulate(program, io);
   registerBench(program, io);
   registerCompare(program, io);
+  registerChannels(program, io);
+  registerServe(program, io);
+  registerSend(program, io);
 }

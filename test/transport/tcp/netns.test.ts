@@ -1,0 +1,185 @@
+// Real links: two network namespaces joined by two veth pairs, each shaped by `tc tbf` (netem is not in
+// this kernel). Striping over both links must carry >= 1.8x one link; taking one link down mid-transfer
+// must still complete with the identical SHA-256. Needs root, `ip` and `tc`; elsewhere it skips and says
+// why. Every namespace is created here and deleted afterwards, also on failure.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../../bin/migbench.js', import.meta.url));
+const tag = String(process.pid % 100000);
+const NS_A = `mbtxA${tag}`;
+const NS_B = `mbtxB${tag}`;
+// Interface names stay under Linux's 15 characters.
+const LINKS = [
+  { a: `mb${tag}a1`, b: `mb${tag}b1`, addrA: '10.231.1.1', addrB: '10.231.1.2' },
+  { a: `mb${tag}a2`, b: `mb${tag}b2`, addrA: '10.231.2.1', addrB: '10.231.2.2' },
+];
+const RATE = '100mbit';
+const SIZE = '24MiB';
+
+function sh(args: string[]): string {
+  return execFileSync(args[0]!, args.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
+}
+
+/** Why this machine cannot run the test, or undefined when it can. */
+function unavailable(): string | undefined {
+  if (process.platform !== 'linux') return 'network namespaces need Linux';
+  if (process.getuid?.() !== 0) return 'network namespaces and tc need root (CI runs as root)';
+  const probe = `mbprobe${tag}`;
+  try {
+    sh(['ip', 'netns', 'add', probe]);
+  } catch (e) {
+    return `cannot create a network namespace (${(e as Error).message.split('\n')[0]})`;
+  } finally {
+    try {
+      sh(['ip', 'netns', 'del', probe]);
+    } catch {
+      /* it was never made */
+    }
+  }
+  try {
+    sh(['tc', '-V']);
+  } catch {
+    return 'tc (iproute2) is not installed';
+  }
+  return undefined;
+}
+
+const why = unavailable();
+if (why) console.warn(`netns test skipped: ${why}`);
+
+function teardown(): void {
+  for (const ns of [NS_A, NS_B]) {
+    try {
+      sh(['ip', 'netns', 'del', ns]);
+    } catch {
+      /* not there */
+    }
+  }
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function inNs(ns: string, args: string[], timeoutMs: number): { child: ChildProcess; done: Promise<Run> } {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MIGBENCH_KEY: '' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const done = new Promise<Run>((resolve) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+  });
+  return { child, done };
+}
+
+describe.skipIf(why !== undefined)('striping over real shaped links (network namespaces)', () => {
+  const keyFile = join(mkdtempSync(join(tmpdir(), 'migbench-netns-')), 'key');
+  writeFileSync(keyFile, randomBytes(32).toString('hex'));
+  let server: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    teardown();
+    sh(['ip', 'netns', 'add', NS_A]);
+    sh(['ip', 'netns', 'add', NS_B]);
+    for (const l of LINKS) {
+      sh(['ip', 'link', 'add', l.a, 'netns', NS_A, 'type', 'veth', 'peer', 'name', l.b, 'netns', NS_B]);
+      sh(['ip', '-n', NS_A, 'addr', 'add', `${l.addrA}/24`, 'dev', l.a]);
+      sh(['ip', '-n', NS_B, 'addr', 'add', `${l.addrB}/24`, 'dev', l.b]);
+      sh(['ip', '-n', NS_A, 'link', 'set', l.a, 'up']);
+      sh(['ip', '-n', NS_B, 'link', 'set', l.b, 'up']);
+      // Shape the data direction (A -> B); acknowledgements flow back unshaped.
+      sh(['ip', 'netns', 'exec', NS_A, 'tc', 'qdisc', 'add', 'dev', l.a, 'root', 'tbf', 'rate', RATE, 'burst', '64kb', 'latency', '50ms']);
+    }
+    for (const ns of [NS_A, NS_B]) sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+    const s = inNs(NS_B, ['serve', '--listen', LINKS.map((l) => `${l.addrB}:7000`).join(','), '--key-file', keyFile, '--json', '--quiet'], 120_000);
+    server = s.child;
+    let out = '';
+    s.child.stdout!.on('data', (d) => (out += d));
+    const end = Date.now() + 10_000;
+    while (!out.includes('listening')) {
+      if (Date.now() > end) throw new Error('the receiver in the namespace did not start');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }, 30_000);
+
+  afterAll(() => {
+    server?.kill('SIGKILL');
+    teardown();
+  });
+
+  const send = (links: typeof LINKS, extra: string[] = [], timeoutMs = 60_000) =>
+    inNs(
+      NS_A,
+      [
+        'send',
+        '--to', links.map((l) => `${l.addrB}:7000`).join(','),
+        '--bind', links.map((l) => l.addrA).join(','),
+        '--key-file', keyFile,
+        '--size', SIZE,
+        '--channels-per-address', '2',
+        '--chunk', '256KiB',
+        '--window', '1MiB',
+        '--json',
+        ...extra,
+      ],
+      timeoutMs,
+    );
+
+  let oneLinkSha = '';
+
+  it('striping over two tbf-shaped links carries >= 1.8x one link, each channel leaving by its own address', async () => {
+    const one = await send([LINKS[0]!]).done;
+    expect(one.code, one.stderr).toBe(0);
+    const j1 = JSON.parse(one.stdout);
+    const two = await send(LINKS).done;
+    expect(two.code, two.stderr).toBe(0);
+    const j2 = JSON.parse(two.stdout);
+    expect(j1.verified && j2.verified).toBe(true);
+    expect(j2.sha256).toBe(j1.sha256);
+    oneLinkSha = j1.sha256;
+    const ratio = j2.goodput_gbps / j1.goodput_gbps;
+    console.log(`netns: one link ${(j1.goodput_gbps * 1000).toFixed(1)} Mbit/s, two links ${(j2.goodput_gbps * 1000).toFixed(1)} Mbit/s, ratio ${ratio.toFixed(2)}`);
+    expect(ratio).toBeGreaterThanOrEqual(1.8);
+    // One link alone is held to its tbf rate (100 Mbit/s line, generous margin).
+    expect(j1.goodput_gbps).toBeLessThan(0.11);
+    const viaSecond = j2.channels.filter((c: { bind: string }) => c.bind === LINKS[1]!.addrA);
+    expect(viaSecond).toHaveLength(2);
+    const share = viaSecond.reduce((t: number, c: { bytes: number }) => t + c.bytes, 0) / j2.bytes;
+    expect(share).toBeGreaterThan(0.3);
+  }, 60_000);
+
+  it('a link taken down mid-transfer: its channels fail over and the transfer completes with the identical SHA-256', async () => {
+    const sentOnLink2 = () => Number(/Sent (\d+) bytes/.exec(sh(['ip', 'netns', 'exec', NS_A, 'tc', '-s', 'qdisc', 'show', 'dev', LINKS[1]!.a]))?.[1] ?? 0);
+    const before = sentOnLink2();
+    const run = send(LINKS, ['--channel-timeout', '1s']);
+    // Take link 2 down once it has carried 4 MB of this transfer (about a third of its share), whatever
+    // the start-up time of the processes on a busy machine.
+    const end = Date.now() + 20_000;
+    while (sentOnLink2() - before < 4e6 && Date.now() < end && run.child.exitCode === null) await new Promise((r) => setTimeout(r, 25));
+    sh(['ip', '-n', NS_A, 'link', 'set', LINKS[1]!.a, 'down']);
+    const r = await run.done;
+    sh(['ip', '-n', NS_A, 'link', 'set', LINKS[1]!.a, 'up']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(sentOnLink2() - before, 'bytes link 2 carried').toBeLessThan(12e6);
+    expect(j.verified).toBe(true);
+    expect(j.sha256).toBe(oneLinkSha);
+    const failed = j.channels.filter((c: { failed: boolean }) => c.failed);
+    expect(failed.map((c: { bind: string }) => c.bind), r.stdout).toEqual([LINKS[1]!.addrA, LINKS[1]!.addrA]);
+    expect(r.stderr).toMatch(/channel \d failed: .*its chunks go to the other channels/);
+    expect(j.bytes_resent).toBeGreaterThan(0);
+  }, 60_000);
+});
