@@ -183,7 +183,7 @@ export const OPTIONS = {
   ioHotShare: { flag: '--io-hot-share', form: 'FRACTION', help: 'share of IO that lands in the hot part', parse: parseFraction },
   handoffTime: { flag: '--handoff-time', form: 'DURATION', help: 'storage handoff in the blackout (default: 5ms cluster, 20ms per disk smb-share, 5ms otherwise)', parse: nonNegative(parseDuration, 'a duration such as 5ms') },
   clusterUpdateTime: { flag: '--cluster-update-time', form: 'DURATION', help: "cluster: updating the VM's cluster resource after the move", default: '1s', parse: nonNegative(parseDuration, 'a duration such as 1s') },
-  fault: { flag: '--fault', form: 'KIND@WHEN', help: 'inject a fault (repeatable): link-down, channel-down, dest-crash, dest-storage-error, auth-failure, stall @ a phase[:fraction] or a time', repeatable: true, parse: (v) => v },
+  fault: { flag: '--fault', form: 'KIND@WHEN', help: 'inject a fault (repeatable): link-down, nic-down, channel-down, dest-crash, dest-storage-error, auth-failure, stall @ a phase[:fraction] or a time', repeatable: true, parse: (v) => v },
   detectTime: { flag: '--detect-time', form: 'DURATION', help: 'time to notice a lost link, channel or peer', default: '1s', parse: nonNegative(parseDuration, 'a duration such as 1s') },
   transferTimeout: { flag: '--transfer-timeout', form: 'DURATION', help: 'a transfer without progress for this long fails', default: '20s', parse: positive(parseDuration, 'a positive duration such as 20s') },
   destRestartTime: { flag: '--dest-restart-time', form: 'DURATION', help: 'a crashed destination restarts and cleans up after this long', default: '120s', parse: nonNegative(parseDuration, 'a duration such as 120s') },

@@ -2,8 +2,8 @@
 // `setup` builds its state once and returns the function tinybench times (and, when a case must undo
 // its effect between iterations, a `beforeEach` that runs outside the timing).
 //
-// Cases of the transport layer (issue 4, branch transport) go here as one entry each once that code is
-// on main: striper scheduling, frame encode/decode, CRC-32C.
+// The transport's hot paths are here too: striper scheduling, the striped transfer in virtual time,
+// frame encode/decode and CRC-32C.
 
 import { GuestMemory, takeBytes } from '../../src/guest/memory.js';
 import { WORKLOAD_PRESETS, WorkloadModel } from '../../src/guest/workload.js';
@@ -12,6 +12,10 @@ import { Rng } from '../../src/random/index.js';
 import { EventQueue } from '../../src/sim/index.js';
 import { selectChannels } from '../../src/transport/selection.js';
 import { buildLink } from '../../src/transport/model.js';
+import { simulateStripedTransfer } from '../../src/transport/sim-channels.js';
+import { Striper } from '../../src/transport/striper.js';
+import { decodeFrame, encodeFrame, FrameType } from '../../src/transport/tcp/frame.js';
+import { crc32c } from '@node-rs/crc32';
 
 /** Columns of reports/micro.csv (docs/csv.md). */
 export const MICRO_COLUMNS = ['case', 'what', 'samples', 'mean_ns', 'median_ns', 'p99_ns', 'ops_per_s', 'rme_pct'] as const;
@@ -114,6 +118,47 @@ export const MICRO_CASES: MicroCase[] = [
           buildLink(net, 'smb');
         },
       };
+    },
+  },
+  {
+    name: 'striper/assign-ack-8ch',
+    what: 'stripe 64 MiB in 1 MiB chunks over 8 channels: 64 assignments and acknowledgements',
+    setup() {
+      return {
+        fn: () => {
+          const st = new Striper(
+            Array.from({ length: 8 }, (_, id) => ({ id, rate: 1 })),
+            { chunkSize: 2 ** 20, window: 8 * 2 ** 20 },
+          );
+          st.append(64 * 2 ** 20);
+          for (let a = st.nextAssignment(); a; a = st.nextAssignment()) st.ack(a.channel, a.seq);
+        },
+      };
+    },
+  },
+  {
+    name: 'striped-transfer/1GiB-2x10g',
+    what: 'simulate a 1 GiB SMB transfer over the 8 channels of 2x10g in virtual time (1,024 chunks)',
+    setup() {
+      const channels = buildLink(getNetwork('2x10g'), 'smb').channels.map((c) => ({ id: c.id, rate: c.rate, rtt: c.rtt }));
+      return { fn: () => void simulateStripedTransfer(2 ** 30, channels) };
+    },
+  },
+  {
+    name: 'frame/encode-decode-1MiB',
+    what: 'encode a 1 MiB DATA frame (header and payload CRC-32C) and decode it again',
+    setup() {
+      const payload = Buffer.alloc(2 ** 20, 7);
+      const header = { type: FrameType.DATA, flags: 0, session: '00000000000000aa', channel: 3, seq: 42, offset: 2 ** 30 };
+      return { fn: () => void decodeFrame(encodeFrame(header, payload), { maxData: 2 ** 21, maxControl: 2 ** 16, preAuth: false }) };
+    },
+  },
+  {
+    name: 'crc32c/1MiB',
+    what: 'CRC-32C of 1 MiB (@node-rs/crc32, hardware instructions)',
+    setup() {
+      const data = Buffer.alloc(2 ** 20, 9);
+      return { fn: () => void crc32c(data) };
     },
   },
 ];

@@ -6,7 +6,7 @@ import { InputError, UnitError } from '../errors.js';
 import type { Mode } from '../result.js';
 import { parseDuration } from '../units/index.js';
 
-export const FAULT_KINDS = ['link-down', 'channel-down', 'dest-crash', 'dest-storage-error', 'auth-failure', 'stall'] as const;
+export const FAULT_KINDS = ['link-down', 'nic-down', 'channel-down', 'dest-crash', 'dest-storage-error', 'auth-failure', 'stall'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export const PHASES = ['config', 'storage-copy', 'precopy', 'blackout', 'handoff', 'cleanup'] as const;
@@ -32,6 +32,7 @@ export const MODE_FAULTS: Record<Mode, readonly FaultKind[]> = {
  *  VM runs on the destination, and a crash or storage failure there is a host failure, not a migration fault. */
 export const KIND_PHASES: Record<FaultKind, readonly Phase[]> = {
   'link-down': PHASES,
+  'nic-down': PHASES,
   'channel-down': PHASES,
   stall: PHASES,
   'dest-crash': ['config', 'storage-copy', 'precopy', 'blackout', 'handoff'],

@@ -27,6 +27,23 @@ export interface LinkChannel {
   rate: number;
   /** Application round trip, seconds. */
   rtt: number;
+  /** Payload rate of the NIC that carries it (shared by the live channels on that NIC). */
+  nicRate: number;
+  /** Per-stream cap (one core per TCP stream); Infinity for RDMA. */
+  cap: number;
+}
+
+/**
+ * Payload rate of each channel when only the `alive` ones carry: each NIC's payload rate is shared evenly
+ * by its live channels, and a TCP channel never exceeds its stream cap. (When an SMB connection dies, the
+ * survivors on its NIC take up its share.)
+ */
+export function channelRates(channels: readonly LinkChannel[], alive: readonly boolean[], members: readonly string[] = channels.map((c) => c.member)): number[] {
+  const perMember = new Map<string, number>();
+  channels.forEach((_, i) => {
+    if (alive[i]) perMember.set(members[i]!, (perMember.get(members[i]!) ?? 0) + 1);
+  });
+  return channels.map((c, i) => (alive[i] ? Math.min(c.cap, c.nicRate / perMember.get(members[i]!)!) : 0));
 }
 
 export interface CompressionParams {
@@ -92,27 +109,30 @@ export function buildLink(network: Network, transport: TransportName, options: L
 function singleStream(network: Network): LinkChannel[] {
   const nic = network.nics[0];
   if (!nic) throw new InputError({ source: '--network', expected: 'a network with at least one NIC', got: network.name });
-  const rate = Math.min(payloadRate(nic, network, 'tcp'), network.streamCap);
-  return [{ id: 0, nic: nic.team ?? nic.name, member: nic.name, kind: 'tcp', rate, rtt: network.rtt }];
+  const nicRate = payloadRate(nic, network, 'tcp');
+  const rate = Math.min(nicRate, network.streamCap);
+  return [{ id: 0, nic: nic.team ?? nic.name, member: nic.name, kind: 'tcp', rate, rtt: network.rtt, nicRate, cap: network.streamCap }];
 }
 
 function smbChannels(network: Network, selection?: SelectionOptions): LinkChannel[] {
   const sel = selectChannels(network.nics, selection);
-  const byMember = new Map<string, number>();
-  for (const c of sel.channels) byMember.set(c.member, (byMember.get(c.member) ?? 0) + 1);
-  return sel.channels.map((c) => {
+  const channels: LinkChannel[] = sel.channels.map((c) => {
     const nic = network.nics.find((n) => n.name === c.member)!;
     const rdma = c.kind === 'rdma';
-    const share = payloadRate(nic, network, rdma ? 'rdma' : 'tcp') / byMember.get(c.member)!;
     return {
       id: c.id,
       nic: c.nic,
       member: c.member,
       kind: c.kind,
-      rate: rdma ? share : Math.min(share, network.streamCap),
+      rate: 0,
       rtt: rdma ? network.rdmaRtt : network.rtt,
+      nicRate: payloadRate(nic, network, rdma ? 'rdma' : 'tcp'),
+      cap: rdma ? Infinity : network.streamCap,
     };
   });
+  const rates = channelRates(channels, channels.map(() => true));
+  channels.forEach((c, i) => (c.rate = rates[i]!));
+  return channels;
 }
 
 function finish(transport: TransportName, channels: LinkChannel[], compression: CompressionParams | null): LinkModel {

@@ -27,9 +27,9 @@ function expectInvariants(r: MigrationResult): void {
 
 /** What must happen for a fault of `kind` in `phase` (default stall 30 s > 20 s transfer timeout). */
 function expected(mode: Mode, kind: FaultKind, phase: Phase, transport: string): { outcome: string; reason?: string; pending?: boolean } {
-  const multichannel = transport === 'smb'; // 2x10g: 8 SMB channels
-  if (kind === 'channel-down' && multichannel) return { outcome: 'completed', pending: false };
-  const cause = kind === 'channel-down' ? 'all_channels_lost' : kind === 'stall' ? 'stall_timeout' : kind.replace(/-/g, '_');
+  const multichannel = transport === 'smb'; // 2x10g: 8 SMB channels over two NICs
+  if ((kind === 'channel-down' || kind === 'nic-down') && multichannel) return { outcome: 'completed', pending: false };
+  const cause = kind === 'channel-down' || kind === 'nic-down' ? 'all_channels_lost' : kind === 'stall' ? 'stall_timeout' : kind.replace(/-/g, '_');
   if (phase === 'cleanup') return { outcome: 'completed', pending: true };
   void mode;
   return { outcome: 'rolled_back', reason: cause };
@@ -67,6 +67,32 @@ describe('fault matrix: every mode x fault kind x phase it can hit x seeds', () 
     const late = run({ ...small, mode: 'cluster', fault: 'link-down@10000s' });
     expect(late.faults_applied).toBe(0);
     expect(late.outcome).toBe('completed');
+  });
+
+  it('a NIC dying: SMB fails over to the other NIC, a team moves the flow, one TCP stream on its own NIC is lost', () => {
+    const at = { ...small, memory: '4GiB', workload: 'web', fault: 'nic-down@precopy:0.3' };
+    const smb = run({ ...at, network: '2x10g', transport: 'smb' });
+    const smbClean = run({ ...small, memory: '4GiB', workload: 'web', network: '2x10g', transport: 'smb' });
+    expect(smb.outcome).toBe('completed');
+    expect(smb.total_time_s).toBeGreaterThan(smbClean.total_time_s);
+    const team = run({ ...at, network: '2x1g-team', transport: 'tcp' });
+    const teamClean = run({ ...small, memory: '4GiB', workload: 'web', network: '2x1g-team', transport: 'tcp' });
+    expect(team.outcome).toBe('completed');
+    expect(team.total_time_s).toBeCloseTo(teamClean.total_time_s, 1); // the other member carries it on
+    const teamSmb = run({ ...at, network: '2x1g-team', transport: 'smb' });
+    expect(teamSmb.total_time_s).toBeGreaterThan(run({ ...small, memory: '4GiB', workload: 'web', network: '2x1g-team', transport: 'smb' }).total_time_s * 1.3);
+    const tcp = run({ ...at, network: '2x10g', transport: 'tcp' });
+    expect(tcp.outcome).toBe('rolled_back');
+    expect(tcp.rollback_reason).toBe('all_channels_lost');
+    for (const r of [smb, team, teamSmb, tcp]) expectInvariants(r);
+  });
+
+  it('losing one of several SMB connections on a NIC costs little: the others take up its share', () => {
+    const clean = run({ ...small, memory: '4GiB', workload: 'web', network: '10g', transport: 'smb' });
+    const one = run({ ...small, memory: '4GiB', workload: 'web', network: '10g', transport: 'smb', fault: 'channel-down@precopy:0.3' });
+    expect(one.outcome).toBe('completed');
+    expect(one.total_time_s).toBeGreaterThanOrEqual(clean.total_time_s);
+    expect(one.total_time_s).toBeLessThan(clean.total_time_s * 1.05);
   });
 
   it('a fault during the blackout extends the outage until the VM runs on the source again', () => {

@@ -14,6 +14,8 @@ import { Simulator, type EventHandle } from '../../sim/index.js';
 import { getEndpoint } from '../../storage/endpoints.js';
 import { buildLink } from '../../transport/model.js';
 import { PAGE_SIZE } from '../../units/index.js';
+import { AllChannelsLostError } from '../../transport/striper.js';
+import { SIM_STRIPE_DEFAULTS, simulateStripedTransfer, type ChannelFailure, type SimChannel } from '../../transport/sim-channels.js';
 import { CHANNEL_WINDOW, SimLink } from './link.js';
 import { StorageSim, type WriteCounts } from './storage.js';
 
@@ -36,9 +38,12 @@ export interface RunOutput {
 
 interface Activity {
   handle: EventHandle;
+  start: number;
   end: number;
   make: (now: number) => Event;
   transfer: { bytes: number; done: number; rate: number; last: number } | null;
+  /** An SMB memory transfer: recomputed by the striper when a channel dies during it. */
+  striped?: { bytes: number; channels: SimChannel[]; rerate: (dead: ReadonlySet<number>) => Map<number, number>; failures: ChannelFailure[]; stallShift: number };
 }
 
 export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
@@ -54,7 +59,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
   const copySpec = s.mode === 'shared-nothing' ? { ...s.vm, files: s.vm.files.filter((f) => f.kind !== 'config') } : s.vm;
   const disk = copies ? new DiskImage(copySpec, s.workload.io, Rng.stream(s.seed, 'disk-layout')) : null;
   const storage = new StorageSim(disk, s.workload.io, s.storage.source, copies ? s.storage.dest : null, Rng.stream(s.seed, 'storage-io'), s.storage.copyMinShare);
-  const link = new SimLink(buildLink(s.network, s.transport, { compression: s.compression }));
+  const link = new SimLink(buildLink(s.network, s.transport, { compression: s.compression }), s.network.nics);
   const rtt = memoryMode ? link.rtt : 0;
   const core = new MigrationCore({
     mode: s.mode,
@@ -124,10 +129,17 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
     }
   };
 
-  const startActivity = (seconds: number, make: (now: number) => Event, transferBytes?: number): void => {
+  const startActivity = (
+    seconds: number,
+    make: (now: number) => Event,
+    transferBytes?: number,
+    striped?: { bytes: number; channels: SimChannel[]; rerate: (dead: ReadonlySet<number>) => Map<number, number> },
+  ): void => {
     const end = sim.now + seconds;
     const a: Activity = {
+      start: sim.now,
       end,
+      ...(striped ? { striped: { ...striped, failures: [], stallShift: 0 } } : {}),
       make,
       transfer: transferBytes !== undefined && seconds > 0 ? { bytes: transferBytes, done: 0, rate: transferBytes / seconds, last: sim.now } : null,
       handle: sim.at(end, () => complete(a)),
@@ -224,7 +236,12 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
         // Pages are read when the round starts: a write during the round makes the destination's copy
         // stale, and only the next round's resend can repair it (the strictest ordering).
         mem!.sendSnapshot(dest!);
-        startActivity(c.seconds, (t) => ({ type: 'sent', now: t, pages: sent.pages, zeroPages: sent.zeroPages, wireBytes: c.wireBytes }), c.wireBytes);
+        startActivity(
+          c.seconds,
+          (t) => ({ type: 'sent', now: t, pages: sent.pages, zeroPages: sent.zeroPages, wireBytes: c.wireBytes }),
+          c.wireBytes,
+          link.striped ? { bytes: c.wireBytes, channels: link.simChannels(), rerate: link.rerate() } : undefined,
+        );
         return;
       }
       case 'pause':
@@ -266,6 +283,25 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
     }
   };
 
+  /**
+   * A channel died during an SMB memory transfer: the striper redoes the transfer from its start with the
+   * failure (the channel stops now; the sender notices after --detect-time and moves its unacknowledged
+   * chunks to the survivors). The prefix up to now is unchanged; only the end moves.
+   */
+  const restripe = (a: Activity, channel: number): void => restripeAll(a, [channel]);
+  const restripeAll = (a: Activity, channels: number[]): void => {
+    const st = a.striped!;
+    const t = sim.now - a.start - st.stallShift;
+    for (const channel of channels) st.failures.push({ channel, dies: t, noticed: t + s.timing.detectTime });
+    try {
+      const r = simulateStripedTransfer(st.bytes, st.channels, SIM_STRIPE_DEFAULTS, st.failures, st.rerate);
+      reschedule(a, a.start + st.stallShift + r.seconds);
+    } catch (err) {
+      if (err instanceof AllChannelsLostError) failAfter(s.timing.detectTime, 'all_channels_lost');
+      else throw err;
+    }
+  };
+
   /** A channel failed with survivors: the transfer in flight goes on slower, resending the lost window. */
   const degrade = (before: number): void => {
     const a = current;
@@ -286,6 +322,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
   const delayCurrent = (d: number): void => {
     const a = current;
     if (!a) return;
+    if (a.striped) a.striped.stallShift += d;
     if (a.transfer) {
       const tr = a.transfer;
       tr.done = Math.min(tr.bytes, tr.done + (sim.now - tr.last) * tr.rate);
@@ -310,9 +347,19 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
         link.fail();
         failAfter(s.timing.detectTime, 'link_down');
         return;
+      case 'nic-down': {
+        const before = link.available;
+        const { died, moved } = link.failNic();
+        if (link.down) failAfter(s.timing.detectTime, 'all_channels_lost');
+        else if (died.length > 0 && current?.striped) restripeAll(current, died);
+        else if (died.length > 0 || moved.length > 0) degrade(before);
+        return;
+      }
       case 'channel-down': {
         const before = link.available;
+        const id = link.nextToFail;
         if (link.failChannel() === 'lost') failAfter(s.timing.detectTime, 'all_channels_lost');
+        else if (current?.striped && id !== undefined) restripe(current, id);
         else degrade(before);
         return;
       }

@@ -1,0 +1,191 @@
+// Simulated channels: the SMB multichannel transport in virtual time, scheduled by the same Striper the
+// TCP sender uses. Each channel is a FIFO pipe with a payload rate (line rate x efficiency, shared on its
+// NIC, capped per TCP stream) and a round trip; a chunk occupies its channel for length/rate and is
+// acknowledged a round trip after its last byte left. The striper assigns chunks as acknowledgements
+// free each channel's window, exactly as the sender does.
+//
+// A channel that dies at time d stops carrying and acknowledging from d; the sender notices at n >= d and
+// the striper moves its unacknowledged chunks to the survivors (re-sent bytes are counted). Losing every
+// channel throws AllChannelsLostError.
+//
+// `simulateStripedTransfer` is a pure function of its inputs: the simulator calls it again with an added
+// failure when a channel dies mid-transfer (the run is deterministic, so the prefix is the same).
+
+import { StateError } from '../errors.js';
+import { Striper, type StripePolicy } from './striper.js';
+
+export interface SimChannel {
+  id: number;
+  /** Payload bytes per second. */
+  rate: number;
+  /** Round trip, seconds. */
+  rtt: number;
+}
+
+export interface ChannelFailure {
+  channel: number;
+  /** Seconds since the transfer started: the channel stops carrying at `dies`, the sender notices at `noticed`. */
+  dies: number;
+  noticed: number;
+}
+
+export interface StripedTransfer {
+  /** Seconds from the start to the last acknowledgement. */
+  seconds: number;
+  /** Bytes sent again after a failure. */
+  bytesResent: number;
+  /** Chunks assigned (including re-sends). */
+  chunks: number;
+  /** Bytes each channel carried to acknowledgement, by channel id. */
+  perChannel: Map<number, number>;
+}
+
+export interface StripeOptions {
+  chunkSize: number;
+  /** Bytes a channel may have unacknowledged. */
+  window: number;
+  policy?: StripePolicy;
+}
+
+/** The transport's defaults (src/transport/tcp/sender.ts): 1 MiB chunks, an 8 MiB window per channel. */
+export const SIM_STRIPE_DEFAULTS: StripeOptions = { chunkSize: 2 ** 20, window: 8 * 2 ** 20, policy: 'least-loaded' };
+
+/**
+ * @param rerate rates of the channels once the channels in `dead` stopped (survivors sharing a NIC take up
+ *   a dead channel's share); applies to chunks that start after a death. Without it rates never change.
+ */
+export function simulateStripedTransfer(
+  bytes: number,
+  channels: readonly SimChannel[],
+  options: StripeOptions = SIM_STRIPE_DEFAULTS,
+  failures: readonly ChannelFailure[] = [],
+  rerate?: (dead: ReadonlySet<number>) => Map<number, number>,
+): StripedTransfer {
+  const n = channels.length;
+  if (n === 0) throw new StateError('a striped transfer needs at least one channel');
+  const perChannel = new Map<number, number>(channels.map((c) => [c.id, 0]));
+  if (bytes <= 0) return { seconds: 0, bytesResent: 0, chunks: 0, perChannel };
+  const index = new Map(channels.map((c, i) => [c.id, i]));
+  const striper = new Striper(
+    channels.map((c) => ({ id: c.id, rate: c.rate })),
+    { chunkSize: options.chunkSize, window: options.window, policy: options.policy ?? 'least-loaded' },
+  );
+  striper.append(bytes);
+  // Per channel: rate, round trip, when its pipe is free, when it dies, whether the sender gave it up,
+  // and a FIFO of (ack time, seq) for its unacknowledged chunks (a FIFO pipe acknowledges in order).
+  const rate = Float64Array.from(channels, (c) => c.rate);
+  const rtt = Float64Array.from(channels, (c) => c.rtt);
+  const busy = new Float64Array(n);
+  const dies = new Float64Array(n).fill(Infinity);
+  const noticeAt = new Float64Array(n).fill(Infinity);
+  const given = new Uint8Array(n);
+  const carried = new Float64Array(n);
+  const cap = Math.max(4, Math.ceil(options.window / options.chunkSize) + 2);
+  const ackTime = channels.map(() => new Float64Array(cap));
+  const ackSeq = channels.map(() => new Float64Array(cap));
+  const head = new Int32Array(n);
+  const count = new Int32Array(n);
+  for (const f of failures) {
+    const i = index.get(f.channel);
+    if (i === undefined) throw new StateError(`no channel ${f.channel} to fail`);
+    dies[i] = Math.min(dies[i]!, f.dies);
+    noticeAt[i] = Math.min(noticeAt[i]!, Math.max(f.noticed, f.dies));
+  }
+  // Deaths in time order change the survivors' rates (each applies once).
+  const deaths = [...new Set(failures.map((f) => index.get(f.channel)!))].sort((a, b) => dies[a]! - dies[b]! || a - b);
+  let nextDeath = 0;
+  const dead = new Set<number>();
+  let now = 0;
+  let last = 0;
+  let chunks = 0;
+
+  const push = (i: number, t: number, seq: number): void => {
+    let q = ackTime[i]!;
+    if (count[i]! === q.length) {
+      // grow the ring (a dead channel keeps accepting chunks until the sender notices)
+      const size = q.length * 2;
+      const t2 = new Float64Array(size);
+      const s2 = new Float64Array(size);
+      for (let k = 0; k < count[i]!; k++) {
+        t2[k] = q[(head[i]! + k) % q.length]!;
+        s2[k] = ackSeq[i]![(head[i]! + k) % q.length]!;
+      }
+      ackTime[i] = t2;
+      ackSeq[i] = s2;
+      head[i] = 0;
+      q = t2;
+    }
+    const at = (head[i]! + count[i]!) % q.length;
+    q[at] = t;
+    ackSeq[i]![at] = seq;
+    count[i]!++;
+  };
+
+  const fill = (): void => {
+    for (let a = striper.nextAssignment(); a; a = striper.nextAssignment()) {
+      chunks++;
+      const i = index.get(a.channel)!;
+      const start = now > busy[i]! ? now : busy[i]!;
+      const end = start + a.length / rate[i]!;
+      busy[i] = end;
+      // A dead channel never acknowledges: its chunk waits for the sender to notice.
+      push(i, end <= dies[i]! ? end + rtt[i]! : Infinity, a.seq);
+    }
+  };
+
+  fill();
+  for (let guard = 0; ; guard++) {
+    if (guard > 50_000_000) throw new StateError('striped transfer did not finish');
+    // The next event: a death, a channel's oldest acknowledgement, or a sender noticing a dead channel.
+    let t = Infinity;
+    let kind = 0; // 1 death, 2 ack, 3 notice
+    let who = -1;
+    if (nextDeath < deaths.length) {
+      t = dies[deaths[nextDeath]!]!;
+      kind = 1;
+      who = deaths[nextDeath]!;
+    }
+    for (let i = 0; i < n; i++) {
+      if (given[i]) continue;
+      if (count[i]! > 0) {
+        const at = ackTime[i]![head[i]!]!;
+        if (at < t || (at === t && kind !== 1)) {
+          t = at;
+          kind = 2;
+          who = i;
+        }
+      }
+      if (noticeAt[i]! < t) {
+        t = noticeAt[i]!;
+        kind = 3;
+        who = i;
+      }
+    }
+    if (kind === 0 || t === Infinity) break;
+    now = t;
+    if (kind === 1) {
+      nextDeath++;
+      dead.add(channels[who]!.id);
+      if (rerate) for (const [id, r] of rerate(dead)) if (!dead.has(id) && r > 0) rate[index.get(id)!] = r;
+      continue;
+    }
+    if (kind === 2) {
+      const seq = ackSeq[who]![head[who]!]!;
+      head[who] = (head[who]! + 1) % ackTime[who]!.length;
+      count[who]!--;
+      carried[who]! += striper.ack(channels[who]!.id, seq);
+      last = now;
+    } else {
+      given[who] = 1;
+      noticeAt[who] = Infinity;
+      if (striper.idle) continue; // everything was acknowledged before the sender noticed
+      striper.failChannel(channels[who]!.id); // throws AllChannelsLostError when it was the last one
+      busy[who] = Infinity;
+      count[who] = 0;
+    }
+    fill();
+  }
+  if (!striper.idle) throw new StateError('striped transfer ended with data unacknowledged');
+  channels.forEach((c, i) => perChannel.set(c.id, carried[i]!));
+  return { seconds: last, bytesResent: striper.stats().bytesResent, chunks, perChannel };
+}
