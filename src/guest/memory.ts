@@ -126,6 +126,7 @@ export class GuestMemory {
    */
   sync(): SyncCounts {
     if (!this.logging) throw new StateError('sync() before startLogging()');
+    if (this.snapHi <= this.snapLo) return this.syncBySwap();
     const s = this.snapshot;
     const d = this.dirty;
     const nz = this.nonZero;
@@ -144,6 +145,30 @@ export class GuestMemory {
     d.fill(0, this.dirtyLo, this.dirtyHi);
     this.snapLo = lo;
     this.snapHi = hi;
+    this.dirtyLo = this.dirtyHi = 0;
+    this.snapshotAll = pages === this.pages;
+    return { pages, zeroPages: pages - nonZero };
+  }
+
+  /**
+   * Nothing pending (the last round sent everything): the dirty log becomes the pending set by swapping
+   * the two bitmaps; the old pending set is all zero already (every send clears what it sent).
+   */
+  private syncBySwap(): SyncCounts {
+    const d = this.dirty;
+    this.dirty = this.snapshot;
+    this.snapshot = d;
+    const nz = this.nonZero;
+    let pages = 0;
+    let nonZero = 0;
+    for (let w = this.dirtyLo; w < this.dirtyHi; w++) {
+      const m = d[w]!;
+      if (m === 0) continue;
+      pages += popcount32(m);
+      nonZero += popcount32(m & nz[w]!);
+    }
+    this.snapLo = this.dirtyLo;
+    this.snapHi = this.dirtyHi;
     this.dirtyLo = this.dirtyHi = 0;
     this.snapshotAll = pages === this.pages;
     return { pages, zeroPages: pages - nonZero };
