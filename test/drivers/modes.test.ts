@@ -170,6 +170,17 @@ describe('modes', () => {
     expectInvariants(split);
   });
 
+  it('a storage move to an SMB share crosses the SMB links, so a slow network bounds it', () => {
+    const local = run({ mode: 'storage', disk: '20GiB', workload: 'idle', network: '1g', destStorage: 'ssd' });
+    const share1g = run({ mode: 'storage', disk: '20GiB', workload: 'idle', network: '1g', destStorage: 'smb' });
+    const share20g = run({ mode: 'storage', disk: '20GiB', workload: 'idle', network: '2x10g', destStorage: 'smb' });
+    expect(share1g.storage_copy_time_s).toBeGreaterThan(local.storage_copy_time_s * 3); // ~118 MB/s vs ~490 MB/s
+    expect(share1g.total_bytes_sent).toBeGreaterThanOrEqual(20 * 2 ** 30);
+    expect(local.total_bytes_sent).toBe(0);
+    expect(share20g.storage_copy_time_s).toBeLessThan(share1g.storage_copy_time_s / 3); // the SSD bounds it there
+    for (const r of [local, share1g, share20g]) expectInvariants(r);
+  });
+
   it('a storage-only move copies every file locally, switches the IO, and removes the source files', () => {
     const r = run({ mode: 'storage', disk: '10GiB', workload: 'oltp' });
     expect(r.vm_running_on).toBe('source');

@@ -67,7 +67,7 @@ function toResult(s: Scenario, out: RunOutput): MigrationResult {
     memory_pages_sent: mem?.pagesSent ?? 0,
     memory_bytes_sent: memoryWire,
     zero_pages: mem?.zeroPagesSent ?? 0,
-    total_bytes_sent: memoryMode ? memoryWire + (mem?.stateBytes ?? 0) + s.timing.configBytes + out.storageWireBytes : 0,
+    total_bytes_sent: (memoryMode ? memoryWire + (mem?.stateBytes ?? 0) + s.timing.configBytes : 0) + out.storageWireBytes,
     pings_sent: ping.sent,
     missed_pings: ping.missed,
     max_ping_gap_ms: us(ping.maxGapMs),

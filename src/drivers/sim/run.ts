@@ -60,6 +60,8 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
   const disk = copies ? new DiskImage(copySpec, s.workload.io, Rng.stream(s.seed, 'disk-layout')) : null;
   const storage = new StorageSim(disk, s.workload.io, s.storage.source, copies ? s.storage.dest : null, Rng.stream(s.seed, 'storage-io'), s.storage.copyMinShare);
   const link = new SimLink(buildLink(s.network, s.transport, { compression: s.compression }), s.network.nics);
+  // What a storage-only move to or from an SMB share gets: the host's SMB multichannel links.
+  const smbLinkRate = s.mode === 'storage' ? buildLink(s.network, 'smb').rate : 0;
   const rtt = memoryMode ? link.rtt : 0;
   const core = new MigrationCore({
     mode: s.mode,
@@ -202,8 +204,11 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
         d.copy(a.start, a.end); // the segment is read now; writes into it wait until it lands
         const file = d.fileAt(a.start);
         const target = file.destination ? getEndpoint(file.destination) : s.storage.dest;
-        const overLink = s.mode === 'shared-nothing';
-        const t = storage.segment(bytes, a.start, overLink ? link.available : null, target);
+        // Shared-nothing copies to the other host; a storage move to or from an SMB file share reaches
+        // the file server over the host's SMB multichannel links. Otherwise the copy stays in the host.
+        const overLink = s.mode === 'shared-nothing' || target.kind === 'smb' || s.storage.source.kind === 'smb';
+        const linkRate = s.mode === 'shared-nothing' ? link.available : smbLinkRate;
+        const t = storage.segment(bytes, a.start, overLink ? linkRate : null, target);
         ioScale = t.scale;
         startActivity(
           t.seconds,
@@ -389,5 +394,6 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
   const summary = core.summary();
   mem?.release();
   if (dest) giveBack(dest);
-  return { summary, memoryVerified, writesLost, writes: storage.counts, storageBytesCopied: bytesCopied, storageWireBytes: storageWire + (s.mode === 'shared-nothing' ? storage.counts.mirroredBytes : 0), faultsApplied };
+  const mirrorOverLink = s.mode === 'shared-nothing' || (s.mode === 'storage' && storageWire > 0);
+  return { summary, memoryVerified, writesLost, writes: storage.counts, storageBytesCopied: bytesCopied, storageWireBytes: storageWire + (mirrorOverLink ? storage.counts.mirroredBytes : 0), faultsApplied };
 }
