@@ -4,14 +4,15 @@
 //   2. a 1 TiB VM running oltp over 10g in a child process (goal: <= 30 s wall, <= 1.5 GiB peak RSS)
 //   3. the mean cost of one 8 GiB simulation over a sweep of 100 scenarios (goal: <= 10 ms; SimGrid's
 //      fluid model takes about 30 ms per run on this machine, as reported in issue 2 -- not measured here)
-// Writes reports/speed.csv (temp file, then rename).
+// Writes reports/speed.csv (atomically).
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { simulate } from '../src/drivers/sim/index.js';
+import { toCsv } from '../src/report/csv.js';
+import { writeFileAtomic } from '../src/report/files.js';
 import { resolveScenario, type ScenarioInput } from '../src/scenario.js';
 import { formatBytes, formatDuration } from '../src/units/index.js';
 
@@ -101,9 +102,5 @@ say(`migbench bench:speed on ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, No
   rows.push({ case: 'sweep-100x8GiB', runs: 100, wall_ms: wall, ms_per_run: wall / 100, peak_rss_bytes: '', goal: '<= 10 ms per run' });
 }
 
-const header = Object.keys(rows[0]!) as (keyof Row)[];
-const csv = [header.join(','), ...rows.map((r) => header.map((k) => String(r[k])).join(','))].join('\r\n') + '\r\n';
-mkdirSync('reports', { recursive: true });
-writeFileSync('reports/speed.csv.tmp', csv);
-renameSync('reports/speed.csv.tmp', 'reports/speed.csv');
+writeFileAtomic('reports/speed.csv', toCsv(Object.keys(rows[0]!), rows.map((r) => ({ ...r, peak_rss_bytes: r.peak_rss_bytes === '' ? null : r.peak_rss_bytes }))));
 say('wrote reports/speed.csv');

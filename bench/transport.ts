@@ -8,11 +8,12 @@
 
 import { fork, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SenderSession } from '../src/transport/tcp/sender.js';
 import { PatternSource, sha256InWorker } from '../src/transport/tcp/source.js';
 import { parseSize } from '../src/units/index.js';
+import { toCsv } from '../src/report/csv.js';
+import { writeFileAtomic } from '../src/report/files.js';
 
 interface Row {
   config: string;
@@ -153,16 +154,23 @@ const tls = rows.find((r) => r.config === 'tls');
 const plain4 = rows.find((r) => r.config === 'plain' && r.channels === 4);
 if (tls && plain4) process.stdout.write(`TLS cost at 4 channels: ${tls.gbps.toFixed(2)} vs ${plain4.gbps.toFixed(2)} Gbit/s (x${(tls.gbps / plain4.gbps).toFixed(2)})\n`);
 
-const header = 'config,channels,tls,sink,sha256,bytes,migbench_gbps,iperf3_gbps,ratio_vs_iperf3,iperf3_l1m_gbps,ratio_vs_iperf3_l1m,migbench_best_gbps,iperf3_best_gbps,commit_s,status';
-const csv = [
-  header,
-  ...rows.map((r) =>
-    [r.config, r.channels, r.tls, r.sink, r.sha256, r.bytes, r.gbps.toFixed(3), r.iperf3?.toFixed(3) ?? '', r.iperf3 ? (r.gbps / r.iperf3).toFixed(3) : '', r.iperf3L1m?.toFixed(3) ?? '', r.iperf3L1m ? (r.gbps / r.iperf3L1m).toFixed(3) : '', r.gbpsBest.toFixed(3), r.iperf3Best?.toFixed(3) ?? '', r.commitSeconds.toFixed(3), r.status].join(','),
-  ),
-].join('\n');
-const dir = fileURLToPath(new URL('../../reports/', import.meta.url));
-mkdirSync(dir, { recursive: true });
-const tmp = `${dir}bench-transport.csv.tmp`;
-writeFileSync(tmp, `${csv}\n`);
-renameSync(tmp, `${dir}bench-transport.csv`);
+const columns = ['config', 'channels', 'tls', 'sink', 'sha256', 'bytes', 'migbench_gbps', 'iperf3_gbps', 'ratio_vs_iperf3', 'iperf3_l1m_gbps', 'ratio_vs_iperf3_l1m', 'migbench_best_gbps', 'iperf3_best_gbps', 'commit_s', 'status'];
+const csvRows = rows.map((r) => ({
+  config: r.config,
+  channels: r.channels,
+  tls: r.tls,
+  sink: r.sink,
+  sha256: r.sha256,
+  bytes: r.bytes,
+  migbench_gbps: r.gbps,
+  iperf3_gbps: r.iperf3 ?? null,
+  ratio_vs_iperf3: r.iperf3 ? r.gbps / r.iperf3 : null,
+  iperf3_l1m_gbps: r.iperf3L1m ?? null,
+  ratio_vs_iperf3_l1m: r.iperf3L1m ? r.gbps / r.iperf3L1m : null,
+  migbench_best_gbps: r.gbpsBest,
+  iperf3_best_gbps: r.iperf3Best ?? null,
+  commit_s: r.commitSeconds,
+  status: r.status,
+}));
+writeFileAtomic(fileURLToPath(new URL('../../reports/bench-transport.csv', import.meta.url)), toCsv(columns, csvRows));
 process.stdout.write(`wrote reports/bench-transport.csv\n`);

@@ -31,6 +31,7 @@ export class InputError extends MigbenchError {
   readonly path: string | undefined;
   readonly expected: string;
   readonly got: unknown;
+  readonly detail: string | undefined;
   constructor(args: { source: string; path?: string; expected: string; got?: unknown; detail?: string }) {
     const where = args.path ? `${args.source}: ${args.path}` : args.source;
     const got = args.got === undefined ? '' : `, got ${JSON.stringify(args.got)}`;
@@ -40,6 +41,7 @@ export class InputError extends MigbenchError {
     this.path = args.path;
     this.expected = args.expected;
     this.got = args.got;
+    this.detail = args.detail;
   }
 }
 

@@ -31,7 +31,8 @@ export interface MigrationResult {
   engine: Engine;
   mode: Mode;
   network: string;
-  transport: TransportName;
+  /** `none` for a storage-only move, which copies within one host. */
+  transport: TransportName | 'none';
   workload: string;
   memory_bytes: number;
   policy: PolicyName;

@@ -8,7 +8,7 @@ import { readVmSpec, shorthandSpec, type VmSpec } from './guest/files.js';
 import { resolveWorkload, type Extent, type WorkloadSpec } from './guest/workload.js';
 import { parseFault, type FaultSpec } from './migration/faults.js';
 import { getEndpoint, type StorageEndpoint } from './storage/endpoints.js';
-import { getNetwork, withOverrides, type Network } from './network/index.js';
+import { getNetwork, NETWORK_DEFAULTS, withOverrides, type Network } from './network/index.js';
 import { POLICY_DEFAULTS, type PolicyConfig } from './migration/policy.js';
 import type { NoConvergeAction } from './migration/precopy.js';
 import { MODES, POLICIES, TRANSPORTS, type Mode, type PolicyName, type TransportName } from './result.js';
@@ -145,19 +145,19 @@ export const OPTIONS = {
   policy: { flag: '--policy', form: POLICIES.join('|'), help: 'pre-copy stop policy', default: 'hyperv', parse: oneOf(POLICIES) },
   seed: { flag: '--seed', form: 'N', help: 'seed of every random stream of the run', default: '1', parse: seedInt },
   maxPasses: { flag: '--max-passes', form: 'N', help: 'hyperv: maximum pre-copy passes', default: String(POLICY_DEFAULTS.maxPasses), parse: positiveInt },
-  downtimeLimit: { flag: '--downtime-limit', form: 'DURATION', help: 'switch over when the rest can be sent within this time', default: '300ms', parse: positive(parseDuration, 'a positive duration such as 300ms') },
+  downtimeLimit: { flag: '--downtime-limit', form: 'DURATION', help: 'switch over when the rest can be sent within this time', default: `${POLICY_DEFAULTS.downtimeLimit * 1000}ms`, parse: positive(parseDuration, 'a positive duration such as 300ms') },
   autoConverge: { flag: '--auto-converge', form: '', help: "qemu: QEMU's auto-converge CPU throttling", boolean: true, parse: (v) => v === 'true' },
   onNoConverge: { flag: '--on-no-converge', form: 'force|throttle|abort', help: 'when pre-copy does not converge', default: 'force', parse: oneOf(['force', 'throttle', 'abort']) },
-  mtu: { flag: '--mtu', form: 'BYTES', help: 'Ethernet MTU (9000 for jumbo frames)', default: '1500', parse: positiveInt },
+  mtu: { flag: '--mtu', form: 'BYTES', help: 'Ethernet MTU (9000 for jumbo frames)', default: String(NETWORK_DEFAULTS.mtu), parse: positiveInt },
   rtt: { flag: '--rtt', form: 'DURATION', help: "override the network's TCP round trip", parse: nonNegative(parseDuration, 'a duration such as 150us') },
-  streamCap: { flag: '--stream-cap', form: 'RATE', help: 'throughput of one TCP stream (one core)', default: '4Gbit/s', parse: positive(parseRate, 'a positive rate such as 4Gbit/s') },
+  streamCap: { flag: '--stream-cap', form: 'RATE', help: 'throughput of one TCP stream (one core)', default: `${(NETWORK_DEFAULTS.streamCap * 8) / 1e9}Gbit/s`, parse: positive(parseRate, 'a positive rate such as 4Gbit/s') },
   dirtyRate: { flag: '--dirty-rate', form: 'RATE', help: 'page writes per second (25000pages/s, or bytes: 100MB/s)', parse: nonNegative(parseRate, 'a non-negative rate such as 25000pages/s or 100MB/s') },
   workingSet: { flag: '--working-set', form: 'SIZE|PCT', help: 'region the workload writes (2GiB, or 25% of memory)', parse: extent },
   hotFraction: { flag: '--hot-fraction', form: 'FRACTION', help: 'share of the working set that is hot (0: uniform)', parse: parseFraction },
   hotShare: { flag: '--hot-share', form: 'FRACTION', help: 'share of writes that hit the hot part', parse: parseFraction },
   zeroFraction: { flag: '--zero-fraction', form: 'FRACTION', help: 'share of memory that is zero at the start', parse: parseFraction },
   compressionRatio: { flag: '--compression-ratio', form: 'RATIO', help: 'compressed/original size of non-zero pages', default: String(COMPRESSION_DEFAULTS.ratio), parse: ratio },
-  compressionRate: { flag: '--compression-rate', form: 'RATE', help: 'input rate one core compresses', default: '200MB/s', parse: positive(parseRate, 'a positive rate such as 200MB/s') },
+  compressionRate: { flag: '--compression-rate', form: 'RATE', help: 'input rate one core compresses', default: `${COMPRESSION_DEFAULTS.ratePerCore / 1e6}MB/s`, parse: positive(parseRate, 'a positive rate such as 200MB/s') },
   compressionCores: { flag: '--compression-cores', form: 'N', help: 'cores used for compression', default: String(COMPRESSION_DEFAULTS.cores), parse: positiveInt },
   stateSize: { flag: '--state-size', form: 'SIZE', help: 'CPU and device state sent in the blackout', default: '1MiB', parse: nonNegative(parseSize, 'a size such as 1MiB') },
   configSize: { flag: '--config-size', form: 'SIZE', help: 'VM configuration sent in the setup phase', default: '64KiB', parse: nonNegative(parseSize, 'a size such as 64KiB') },
@@ -235,10 +235,11 @@ export function resolveScenario(input: ScenarioInput, naming: Naming = flagNamin
       // An error about a field of a file (a VM spec) already names the file and the field: keep it.
       if (err.path !== undefined) throw err;
       const owner = OPTION_KEYS.find((k) => OPTIONS[k].flag === err.source) ?? key;
-      throw new InputError({ ...naming(owner), expected: err.expected, got: err.got });
+      throw new InputError({ ...naming(owner), expected: err.expected, got: err.got, ...(err.detail !== undefined ? { detail: err.detail } : {}) });
     }
   };
   const memoryBytes = v<number>('memory');
+  if (memoryBytes < 2 ** 20) throw new InputError({ ...naming('memory'), expected: 'at least 1MiB of guest memory', got: input.memory });
   // Parse every value before the lookups below, so an error names the flag that holds the bad value.
   const overrides = { mtu: v<number>('mtu'), rtt: v<number | undefined>('rtt'), streamCap: v<number>('streamCap') };
   const networkName = v<string>('network');
@@ -250,13 +251,30 @@ export function resolveScenario(input: ScenarioInput, naming: Naming = flagNamin
     hotFraction: v<number | undefined>('hotFraction'),
     hotShare: v<number | undefined>('hotShare'),
     zeroFraction: v<number | undefined>('zeroFraction'),
+    io: {
+      writeIops: v<number | undefined>('writeIops'),
+      readIops: v<number | undefined>('readIops'),
+      ioSize: v<number | undefined>('ioSize'),
+      hotFraction: v<number | undefined>('ioHotFraction'),
+      hotShare: v<number | undefined>('ioHotShare'),
+    },
   };
   const workloadName = v<string>('workload');
   const workload = rename('workload', () => resolveWorkload(workloadName, workloadOverrides));
-  if ('bytes' in workload.workingSet && workload.workingSet.bytes > memoryBytes) {
+  // A preset's own working set shrinks to fit a small VM (workingSetPages); one the user gave must fit.
+  if (workload.workingSetFromUser && 'bytes' in workload.workingSet && workload.workingSet.bytes > memoryBytes) {
     throw new InputError({ ...naming('workingSet'), expected: `a working set no larger than the memory (${memoryBytes} bytes)`, got: input.workingSet });
   }
   const policyName = v<PolicyName>('policy');
+  // Options of one policy given with another would be ignored silently: refuse them.
+  for (const [key, only] of [
+    ['maxPasses', 'hyperv'],
+    ['autoConverge', 'qemu'],
+  ] as const) {
+    if (input[key] !== undefined && input[key] !== false && policyName !== only) {
+      throw new InputError({ ...naming(key), expected: `no ${OPTIONS[key].flag} unless --policy ${only} (policy ${policyName} does not use it)`, got: input[key] });
+    }
+  }
   const scenario: Scenario = {
     mode: v<Mode>('mode'),
     network,
@@ -296,17 +314,6 @@ export function resolveScenario(input: ScenarioInput, naming: Naming = flagNamin
   if (scenario.mode === 'storage' && input.transport !== undefined) {
     // A storage-only move stays on one host: it has no transport. (Accepted and ignored would mislead.)
     throw new InputError({ ...naming('transport'), expected: 'no --transport for a storage-only move (it copies locally)', got: input.transport });
-  }
-  const io = scenario.workload.io;
-  for (const [k, name] of [
-    ['writeIops', 'writeIops'],
-    ['readIops', 'readIops'],
-    ['ioSize', 'ioSize'],
-    ['ioHotFraction', 'hotFraction'],
-    ['ioHotShare', 'hotShare'],
-  ] as const) {
-    const val = v<number | undefined>(k);
-    if (val !== undefined) (io as unknown as Record<string, number>)[name] = val;
   }
   const vmPath = v<string | undefined>('vm');
   scenario.vm = vmPath !== undefined ? rename('vm', () => readVmSpec(vmPath)) : shorthandSpec({ disk: v<number>('disk'), allocated: v<number>('diskAllocated'), configBytes: scenario.timing.configBytes });

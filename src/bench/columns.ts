@@ -21,7 +21,7 @@ export const LABEL_COLUMNS = ['mode', 'network', 'transport', 'workload', 'vm_la
 
 export type Direction = 'lower' | 'higher' | 'neutral';
 
-// Fields named here that are not in the result record yet (storage fields, issue 3) simply never match.
+// Fields named here that a report lacks (an older baseline) simply never match.
 const LOWER = new Set([
   'total_time_s',
   'downtime_ms',
@@ -38,8 +38,10 @@ const LOWER = new Set([
   'handoff_ms',
   'writes_lost',
   'destination_files_left',
+  'cleanup_pending',
 ]);
-const HIGHER = new Set(['converged', 'memory_verified', 'source_files_removed']);
+/** A broken invariant (invariants_ok false) or a failed verification is a regression. */
+const HIGHER = new Set(['converged', 'memory_verified', 'verified', 'invariants_ok', 'source_files_removed']);
 
 /** Which way a metric improves. Unlisted times (`_s`, `_ms`) improve downward; other unlisted metrics are neutral. */
 export function direction(metric: string): Direction {

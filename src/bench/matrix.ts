@@ -19,12 +19,8 @@ const size = z.union([z.string(), z.number()]);
 const label = z.string().min(1);
 const oneOrMany = z.union([label, z.array(label).min(1)]);
 
-/**
- * Keys the axes set (and the seed): `set` may not set these. `disk` belongs to the VM axis once the
- * scenario options have it (the storage modes, issue 3); it is listed as text so that this compiles
- * before and after.
- */
-export const AXIS_OPTION_KEYS: readonly string[] = ['mode', 'network', 'transport', 'workload', 'memory', 'disk', 'policy', 'seed'];
+/** Keys the axes set (and the seed): `set` may not set these (`disk` belongs to the VM axis). */
+export const AXIS_OPTION_KEYS: readonly OptionKey[] = ['mode', 'network', 'transport', 'workload', 'memory', 'disk', 'policy', 'seed'];
 /** Options a policy entry may carry besides `policy`. */
 export const POLICY_OPTION_KEYS = ['maxPasses', 'downtimeLimit', 'autoConverge', 'onNoConverge'] as const satisfies readonly OptionKey[];
 

@@ -4,6 +4,7 @@
 // result never depends on which worker ran it, in which order, or on which shard. Every scenario is
 // validated through resolveScenario before anything runs, with errors naming the matrix field.
 
+import { dirname, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import { deriveSeed } from '../random/index.js';
 import { OPTIONS, resolveScenario, type Naming, type OptionKey, type ScenarioInput } from '../scenario.js';
@@ -104,6 +105,9 @@ export function policyLabel(e: PolicyEntryT): string {
 /** The options of a policy entry (its keys are built from OPTIONS, so the schema type does not list them). */
 const policyOptions = (e: Exclude<PolicyEntryT, string>): Partial<Record<(typeof POLICY_OPTION_KEYS)[number], string | number | boolean>> => e as never;
 
+/** The transport label of storage-only scenarios, which have none. */
+export const NO_TRANSPORT = '-';
+
 export function planMatrix(loaded: LoadedMatrix | Omit<LoadedMatrix, 'file'>, opts: PlanOptions = {}): Plan {
   const { matrix: m, source } = loaded;
   const warnings: string[] = [];
@@ -121,7 +125,6 @@ export function planMatrix(loaded: LoadedMatrix | Omit<LoadedMatrix, 'file'>, op
     });
   }
 
-  // VM fields the simulator does not take yet (disk, until the storage modes land) stay in the label.
   m.axes.vms.forEach((e, i) => {
     if (typeof e !== 'object' || e.disk === undefined) return;
     try {
@@ -129,7 +132,6 @@ export function planMatrix(loaded: LoadedMatrix | Omit<LoadedMatrix, 'file'>, op
     } catch {
       throw new InputError({ source, path: `axes.vms[${i}].disk`, expected: 'a size such as 100GiB', got: e.disk });
     }
-    if (!('disk' in OPTIONS)) warnings.push(`${source}: axes.vms[${i}].disk: the simulator has no disk option yet; the disk size is kept in the VM label only`);
   });
 
   const excluded: ExcludeReport[] = m.exclude.map((e, i) => {
@@ -159,7 +161,10 @@ export function planMatrix(loaded: LoadedMatrix | Omit<LoadedMatrix, 'file'>, op
       }
       return;
     }
-    const l = Object.fromEntries(AXES.map((a) => [a, labels[a][idx[a]]!])) as Labels;
+    // A storage-only move has no transport: its scenarios appear once, with transport "-".
+    const storageOnly = labels.mode[idx.mode] === 'storage';
+    if (storageOnly && idx.transport > 0) return;
+    const l = Object.fromEntries(AXES.map((a) => [a, a === 'transport' && storageOnly ? NO_TRANSPORT : labels[a][idx[a]]!])) as Labels;
     const hits = excluded.filter((x) => AXES.every((a) => x.match[a] === undefined || x.match[a]!.includes(l[a])));
     for (const h of hits) h.scenarios++;
     if (hits.length > 0) return;
@@ -199,18 +204,22 @@ function scenarioInput(loaded: Omit<LoadedMatrix, 'file'>, idx: Record<Axis, num
     input[key] = value;
     paths.set(key, path);
   };
-  for (const [k, v] of Object.entries(m.set)) if (v !== undefined) put(k as OptionKey, v, `set.${k}`);
+  for (const [k, v] of Object.entries(m.set)) {
+    if (v === undefined) continue;
+    // A VM spec named in a matrix file is relative to that file, not to where the bench runs.
+    const file = 'file' in loaded ? (loaded as LoadedMatrix).file : undefined;
+    const value = k === 'vm' && typeof v === 'string' && file !== undefined ? resolve(dirname(file), v) : v;
+    put(k as OptionKey, value, `set.${k}`);
+  }
   put('mode', m.axes.modes[idx.mode]!, `axes.modes[${idx.mode}]`);
   put('network', m.axes.networks[idx.network]!, `axes.networks[${idx.network}]`);
-  put('transport', m.axes.transports[idx.transport]!, `axes.transports[${idx.transport}]`);
+  if (m.axes.modes[idx.mode] !== 'storage') put('transport', m.axes.transports[idx.transport]!, `axes.transports[${idx.transport}]`);
   put('workload', m.axes.workloads[idx.workload]!, `axes.workloads[${idx.workload}]`);
   const vm = m.axes.vms[idx.vm]!;
   const vmPath = `axes.vms[${idx.vm}]`;
   if (typeof vm === 'object') {
     put('memory', vm.memory, `${vmPath}.memory`);
-    // `disk` reaches the scenario once OPTIONS has it (the storage modes, issue 3); until then it is
-    // only part of the VM label (see the warning in planMatrix).
-    if (vm.disk !== undefined && 'disk' in OPTIONS) put('disk' as OptionKey, vm.disk, `${vmPath}.disk`);
+    if (vm.disk !== undefined) put('disk', vm.disk, `${vmPath}.disk`);
   } else put('memory', vm, vmPath);
   const pol = m.axes.policies[idx.policy]!;
   const polPath = `axes.policies[${idx.policy}]`;

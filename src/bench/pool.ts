@@ -7,7 +7,7 @@ import { Piscina } from 'piscina';
 import { MigbenchError } from '../errors.js';
 import { workerFile } from './paths.js';
 import type { PlannedRun } from './plan.js';
-import type { RunOutput, RunTask } from './worker.js';
+import type { RunFailure, RunOutput, RunTask } from './worker.js';
 
 export interface PoolOptions {
   threads: number;
@@ -19,13 +19,15 @@ export interface PoolOptions {
 export interface PoolResult {
   /** Finished runs, in plan order. */
   outputs: RunOutput[];
-  /** True when the signal stopped the bench before every run finished. */
+  /** True when the signal (or a failed run) stopped the bench before every run finished. */
   interrupted: boolean;
+  /** The first run that failed, if any: the pool stops handing out runs after it. */
+  failed: RunFailure | null;
 }
 
 export async function runPool(runs: readonly PlannedRun[], opts: PoolOptions): Promise<PoolResult> {
   if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new MigbenchError('E_INPUT', `threads must be a whole number >= 1, got ${opts.threads}`);
-  const pool = new Piscina<RunTask, RunOutput>({
+  const pool = new Piscina<RunTask, RunOutput | RunFailure>({
     filename: workerFile(),
     minThreads: opts.threads,
     maxThreads: opts.threads,
@@ -37,7 +39,8 @@ export async function runPool(runs: readonly PlannedRun[], opts: PoolOptions): P
   const window = opts.threads * 2;
   let next = 0;
   let failure: unknown = null;
-  const stopped = (): boolean => failure !== null || opts.signal?.aborted === true;
+  let failed: RunFailure | null = null;
+  const stopped = (): boolean => failure !== null || failed !== null || opts.signal?.aborted === true;
   try {
     await new Promise<void>((resolveAll) => {
       let inFlight = 0;
@@ -49,6 +52,10 @@ export async function runPool(runs: readonly PlannedRun[], opts: PoolOptions): P
             .run({ index: run.index, input: { ...run.scenario.input, seed: run.seed } })
             .then(
               (out) => {
+                if ('error' in out) {
+                  failed ??= out;
+                  return;
+                }
                 byIndex.set(out.index, out);
                 opts.onRun?.(byIndex.size, runs.length, out);
               },
@@ -71,5 +78,5 @@ export async function runPool(runs: readonly PlannedRun[], opts: PoolOptions): P
   }
   if (failure !== null) throw failure;
   const outputs = runs.map((r) => byIndex.get(r.index)).filter((o): o is RunOutput => o !== undefined);
-  return { outputs, interrupted: outputs.length < runs.length };
+  return { outputs, interrupted: outputs.length < runs.length, failed };
 }

@@ -18,6 +18,8 @@ export interface BenchOutcome {
   interrupted: boolean;
   /** Wall-clock time of the whole bench, seconds. */
   wallS: number;
+  /** The run that failed (the bench stopped handing out runs after it), with its error code and message. */
+  failure: { runId: string; code: string; message: string } | null;
 }
 
 export interface RunBenchOptions {
@@ -29,13 +31,14 @@ export interface RunBenchOptions {
 export async function runBench(plan: Plan, opts: RunBenchOptions): Promise<BenchOutcome> {
   const t0 = performance.now();
   const byIndex = new Map(plan.runs.map((r) => [r.index, r]));
-  const { outputs, interrupted } = await runPool(executionOrder(plan.runs), {
+  const { outputs, interrupted, failed } = await runPool(executionOrder(plan.runs), {
     threads: opts.threads,
     ...(opts.signal ? { signal: opts.signal } : {}),
     onRun: (done, total) => opts.onRun?.(done, total),
   });
   const runs = outputs.map((o) => ({ planned: byIndex.get(o.index)!, result: o.result, wallMs: o.wallMs })).sort((a, b) => a.planned.index - b.planned.index);
-  return { runs, interrupted, wallS: (performance.now() - t0) / 1000 };
+  const failure = failed ? { runId: byIndex.get(failed.index)!.runId, ...failed.error } : null;
+  return { runs, interrupted, failure, wallS: (performance.now() - t0) / 1000 };
 }
 
 /**

@@ -8,7 +8,7 @@ import { processIo, type Io } from './io.js';
 import { VERSION } from '../version.js';
 import { registerCommands } from './commands/index.js';
 
-export function buildProgram(io: Io): Command {
+export async function buildProgram(io: Io, argv: string[] = []): Promise<Command> {
   const program = new Command();
   program
     .name('migbench')
@@ -17,7 +17,7 @@ export function buildProgram(io: Io): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();
-  registerCommands(program, io);
+  await registerCommands(program, io, argv[2]);
   for (const c of program.commands) {
     c.exitOverride();
     c.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
@@ -28,7 +28,12 @@ export function buildProgram(io: Io): Command {
 
 /** Run the CLI with a full argv (node, script, ...args) and return the exit code. */
 export async function run(argv: string[], io: Io = processIo): Promise<number> {
-  const program = buildProgram(io);
+  const program = await buildProgram(io, argv);
+  if (argv.length <= 2) {
+    // No command: show the usage on stderr and fail, as for any other missing argument.
+    io.err(program.helpInformation());
+    return 2;
+  }
   try {
     await program.parseAsync(argv);
     return 0; // commands report failure by throwing typed errors

@@ -41,6 +41,8 @@ export interface StorageIo {
 }
 
 const MIB = 2 ** 20;
+/** Share of the writes a hot part takes when only its size is given. */
+export const DEFAULT_HOT_SHARE = 0.8;
 const KIB = 2 ** 10;
 
 export const WORKLOAD_PRESETS: Record<string, WorkloadSpec> = {
@@ -105,9 +107,9 @@ export const CUSTOM_BASE: WorkloadSpec = {
   dirtyRate: 0,
   workingSet: { fraction: 1 },
   hotFraction: 0,
-  hotShare: 0.8,
+  hotShare: DEFAULT_HOT_SHARE,
   zeroFraction: 0,
-  io: { writeIops: 0, readIops: 0, ioSize: 8 * KIB, hotFraction: 0, hotShare: 0.8 },
+  io: { writeIops: 0, readIops: 0, ioSize: 8 * KIB, hotFraction: 0, hotShare: DEFAULT_HOT_SHARE },
 };
 
 export interface WorkloadOverrides {
@@ -132,6 +134,10 @@ export function resolveWorkload(name: string, o: WorkloadOverrides = {}, source 
   }
   if (o.hotFraction !== undefined) w.hotFraction = o.hotFraction;
   if (o.hotShare !== undefined) w.hotShare = o.hotShare;
+  // A hot part without a share of the writes would be cold: a uniform preset given --hot-fraction
+  // alone takes the documented default share.
+  if (w.hotFraction > 0 && w.hotShare === 0 && o.hotShare === undefined) w.hotShare = DEFAULT_HOT_SHARE;
+  if (w.io.hotFraction > 0 && w.io.hotShare === 0 && o.io?.hotShare === undefined) w.io.hotShare = DEFAULT_HOT_SHARE;
   if (o.zeroFraction !== undefined) w.zeroFraction = o.zeroFraction;
   if (!(w.dirtyRate >= 0) || !Number.isFinite(w.dirtyRate)) {
     throw new InputError({ source: '--dirty-rate', expected: 'a non-negative rate such as 25000pages/s or 100MB/s', got: w.dirtyRate });

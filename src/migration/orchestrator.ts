@@ -146,10 +146,7 @@ export class MigrationCore {
       case 'copy':
         this.expect(ev, 'segment-copied');
         if (!this.mirror!.segmentDone()) return this.nextSegment();
-        this.copyEnd = ev.now;
-        this.leave('storage-copy', ev.now);
-        if (this.memory) return this.startMemory(ev.now);
-        return this.startHandoff(ev.now);
+        return this.copyDone(ev.now);
       case 'memory':
         if (ev.type !== 'synced' && ev.type !== 'sent' && ev.type !== 'paused') throw new StateError(`event '${ev.type}' out of order during the memory migration`);
         return this.onMemory(this.memory!.handle(ev), ev.now);
@@ -200,7 +197,14 @@ export class MigrationCore {
     this.mirror!.start();
     // The destination creates its copies of the files at once, then fills them.
     this.destFiles += this.cfg.storage!.destFiles;
+    if (this.mirror!.status === 'mirroring') return this.copyDone(now); // nothing to copy (empty dynamic disks)
     return this.nextSegment();
+  }
+
+  private copyDone(now: number): Action {
+    this.copyEnd = now;
+    this.leave('storage-copy', now);
+    return this.memory ? this.startMemory(now) : this.startHandoff(now);
   }
 
   private nextSegment(): Action {

@@ -65,20 +65,6 @@ export function toCsv(columns: readonly string[], rows: Record<string, Scalar | 
   );
 }
 
-/** runs.csv: one row per run. `extra` columns (such as a run id) come first. */
-export function runsCsv(results: MigrationResult[], extra: Record<string, Scalar>[] = []): string {
-  const extraCols = extra[0] ? Object.keys(extra[0]) : [];
-  const rows = results.map((r, i) => ({ ...extra[i], ...pick(r, RUN_COLUMNS) }));
-  return toCsv([...extraCols, ...RUN_COLUMNS], rows);
-}
-
-/** rounds.csv: one row per pre-copy round (and the blackout's final copy), keyed by the run's fields. */
-export function roundsCsv(results: MigrationResult[], key: readonly (keyof MigrationResult)[] = ['mode', 'network', 'transport', 'workload', 'policy', 'seed']): string {
-  const rows: Record<string, Scalar>[] = [];
-  for (const r of results) for (const round of r.rounds) rows.push({ ...pick(r, key), ...pick(round, ROUND_COLUMNS) });
-  return toCsv([...key, ...ROUND_COLUMNS], rows);
-}
-
 function pick<T extends object>(o: T, keys: readonly (keyof T)[]): Record<string, Scalar> {
   const out: Record<string, Scalar> = {};
   for (const k of keys) out[k as string] = o[k] as Scalar;

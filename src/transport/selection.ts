@@ -1,4 +1,4 @@
-// SMB 3 Multichannel channel selection (see ../../docs/transport.md and FACTS.md):
+// SMB 3 Multichannel channel selection (see ../../docs/transport.md and ../../docs/facts.md):
 // - a team counts as one interface (LBFO teams do not keep RDMA);
 // - RDMA interfaces are preferred, then RSS, then the rest; only interfaces of the best class AND the
 //   best speed within it are used together, the others sit idle;

@@ -1,5 +1,5 @@
 // The striper: cuts an open-ended, offset-addressed stream into chunks and schedules them over channels
-// the way SMB 3 Multichannel spreads requests (FACTS.md: the Linux cifs client picks the channel with
+// the way SMB 3 Multichannel spreads requests (docs/facts.md: the Linux cifs client picks the channel with
 // the fewest requests in flight; we weigh bytes in flight by each channel's rate). Sans-I/O: no sockets,
 // no clocks, no timers; every call is synchronous and costs O(number of channels) per chunk, so the
 // simulator can drive it in virtual time and the TCP sender in wall-clock time.

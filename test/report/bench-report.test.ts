@@ -14,7 +14,7 @@ describe('report folder', () => {
   it('an interrupted bench with no finished run still writes a complete, empty report and leaves latest alone', () => {
     const root = mkdtempSync(join(tmpdir(), 'migbench-report-'));
     const plan = planMatrix(loaded);
-    const w = writeBenchReport({ root, name: 'empty', plan, matrix: loaded.matrix, matrixFile: 'm.yaml', outcome: { runs: [], interrupted: true, wallS: 0 }, threads: 1, startedAt: new Date(), packageRoot: packageRoot() });
+    const w = writeBenchReport({ root, name: 'empty', plan, matrix: loaded.matrix, matrixFile: 'm.yaml', outcome: { runs: [], interrupted: true, failure: null, wallS: 0 }, threads: 1, startedAt: new Date(), packageRoot: packageRoot() });
     expect(w.latest).toBe(false);
     expect(readFileSync(join(root, 'empty', 'runs.csv'), 'utf8')).toBe(BENCH_RUN_COLUMNS.join(',') + '\r\n');
     expect(JSON.parse(readFileSync(join(root, 'empty', 'meta.json'), 'utf8'))).toMatchObject({ runs_planned: 1, runs_finished: 0, interrupted: true });

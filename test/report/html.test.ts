@@ -13,6 +13,10 @@ import { BAR_CHARTS, LINE_CHART } from '../../src/report/charts.js';
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`test/report/html.test.ts: SKIPPED: ${CHROMIUM} not found (apt-get install -y chromium; .ci/run installs it)`);
+// In CI the browser is installed by .ci/run: a skip there would hide a broken install step.
+it.runIf(process.env['CI'] === 'true')('has Chromium in CI (installed by .ci/run)', () => {
+  expect(hasChromium, `${CHROMIUM} missing in CI`).toBe(true);
+});
 
 const MATRIX = `
 repeats: 2

@@ -131,7 +131,7 @@ function drive(setup: Setup) {
   paused.clear();
   // Drain: bounded by the number of bytes (each round assigns or acks at least one chunk).
   for (let guard = 0; guard < 100_000 && !s.idle; guard++) {
-    while (assignOne());
+    for (let guard = 0; assignOne(); guard++) expect(guard).toBeLessThan(100_000);
     if (inFlight.length > 0) ackAt(0);
   }
   return { s, coverage, enqueued, violations, idle: s.idle };

@@ -10,10 +10,9 @@ import { loadMatrix, displayPath } from '../../bench/matrix.js';
 import { packageRoot } from '../../bench/paths.js';
 import { parseShard, planMatrix } from '../../bench/plan.js';
 import { runBench } from '../../bench/runner.js';
-import { InputError, InterruptedError } from '../../errors.js';
-import { checkReportName, defaultReportName, REPORT_FILES, writeBenchReport } from '../../report/bench-report.js';
+import { InputError, InterruptedError, MigbenchError, UnitError, type ErrorCode } from '../../errors.js';
+import { ensureWritableDir } from '../../report/files.js';
 import { benchSummaryTable } from '../../report/summary.js';
-import { UnitError } from '../../errors.js';
 import { parseDuration } from '../../units/index.js';
 import type { Io } from '../io.js';
 import { progressFor } from '../progress.js';
@@ -49,10 +48,15 @@ export function registerBench(program: Command, io: Io): void {
         throw err;
       }
       const root = resolve(opts['reports'] ?? 'reports');
+      // The report writer (and its charts: Observable Plot, linkedom) loads only when a bench runs.
+      const { checkReportName, defaultReportName, REPORT_FILES, writeBenchReport } = await import('../../report/bench-report.js');
       const name = opts['name'] === undefined ? defaultReportName(root) : checkReportName(opts['name']);
       const loaded = loadMatrix(opts['matrix'] ?? 'default');
       const plan = planMatrix(loaded, { ...(seed !== undefined ? { seed } : {}), ...(repeats !== undefined ? { repeats } : {}), shard });
       for (const w of plan.warnings) io.err(`migbench: note: ${w}\n`);
+      // After validating the matrix (a bad matrix writes nothing), before the runs (minutes of runs must
+      // not be lost to a reports path that cannot be written).
+      ensureWritableDir(root, '--reports');
 
       const ctrl = new AbortController();
       const onSignal = (): void => {
@@ -85,6 +89,11 @@ export function registerBench(program: Command, io: Io): void {
         `${outcome.runs.length} of ${plan.runs.length} runs in ${outcome.wallS.toFixed(1)} s on ${threads} thread${threads === 1 ? '' : 's'}; ` +
           `reports in ${where}/ (${REPORT_FILES.join(', ')})${written.latest ? `; ${displayPath(resolve(root, 'latest'))} points there` : ''}\n`,
       );
+      if (outcome.failure) {
+        const f = outcome.failure;
+        const code: ErrorCode = f.code === 'E_INPUT' || f.code === 'E_UNIT' ? 'E_INPUT' : 'E_STATE';
+        throw new MigbenchError(code, `run ${f.runId} failed: ${f.message}; stopped after ${outcome.runs.length} of ${plan.runs.length} runs, which are in ${where}/ (reports/latest not updated)`);
+      }
       if (outcome.interrupted) {
         throw new InterruptedError(`interrupted after ${outcome.runs.length} of ${plan.runs.length} runs; the finished runs are in ${where}/ (reports/latest not updated)`);
       }

@@ -63,12 +63,14 @@ export function registerSend(program: Command, io: Io): void {
       }
       const policy = o.policy;
       if (policy !== 'least-loaded' && policy !== 'round-robin') throw new InputError({ source: '--policy', expected: 'least-loaded or round-robin', got: policy });
-      const key = loadKey({ ...(o.keyFile !== undefined ? { keyFile: o.keyFile } : {}) });
+      const key = loadKey({ ...(o.keyFile !== undefined ? { keyFile: o.keyFile } : {}), env: process.env });
       if (!key && !o.insecure) throw new InputError({ source: '--key-file', expected: `a pre-shared key file (or ${KEY_ENV}), or --insecure for a loopback receiver` });
       let size: number;
       if (o.file !== undefined) {
         try {
-          size = (await stat(o.file)).size;
+          const st = await stat(o.file);
+          if (!st.isFile()) throw new Error('not a regular file');
+          size = st.size;
         } catch (e) {
           throw new InputError({ source: '--file', expected: 'a readable file', got: o.file, detail: (e as Error).message });
         }

@@ -60,7 +60,7 @@ export function registerServe(program: Command, io: Io): void {
           throw new InputError({ source: '--out', expected: 'a file in a writable directory', got: o.out, detail: (e as Error).message });
         }
       }
-      const key = loadKey({ ...(o.keyFile !== undefined ? { keyFile: o.keyFile } : {}) });
+      const key = loadKey({ ...(o.keyFile !== undefined ? { keyFile: o.keyFile } : {}), env: process.env });
       const sinkKind = o.discard ? 'discard' : o.out !== undefined ? 'file' : 'memory';
       const maxSize = o.maxSize !== undefined ? sizeFlag('--max-size', o.maxSize, 1) : sinkKind === 'memory' ? 8 * 2 ** 30 : 2 ** 40;
       const out = o.out;

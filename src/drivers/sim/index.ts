@@ -1,7 +1,7 @@
 // The virtual-time driver: runs a scenario on the discrete-event kernel and returns its result record.
 // A run is a pure function of its scenario (and seed): every random process has its own stream, and no
 // wall clock enters the result. Times are rounded to the nanosecond (seconds) and the microsecond
-// (milliseconds) so float noise never reaches a report.
+// (milliseconds), and bytes to whole bytes, so float noise never reaches a report.
 //
 // A fault placed by phase (`precopy:0.5`) lands at that fraction of the phase as it runs without faults:
 // the run is first simulated fault-free (it is deterministic, so the faulty run is identical up to the
@@ -52,7 +52,7 @@ function toResult(s: Scenario, out: RunOutput): MigrationResult {
     engine: 'sim',
     mode: s.mode,
     network: s.network.name,
-    transport: s.transport,
+    transport: memoryMode ? s.transport : 'none',
     workload: s.workload.name,
     memory_bytes: s.memoryBytes,
     policy: s.policy.name,
@@ -65,9 +65,10 @@ function toResult(s: Scenario, out: RunOutput): MigrationResult {
     downtime_ms: us(downtime * 1000),
     precopy_rounds: mem?.precopyRounds ?? 0,
     memory_pages_sent: mem?.pagesSent ?? 0,
-    memory_bytes_sent: memoryWire,
+    memory_bytes_sent: Math.round(memoryWire),
     zero_pages: mem?.zeroPagesSent ?? 0,
-    total_bytes_sent: (memoryMode ? memoryWire + (mem?.stateBytes ?? 0) + s.timing.configBytes : 0) + out.storageWireBytes,
+    // Compressed pages are fractional bytes in the model; a report counts whole bytes.
+    total_bytes_sent: Math.round((memoryMode ? memoryWire + (mem?.stateBytes ?? 0) + s.timing.configBytes : 0) + out.storageWireBytes),
     pings_sent: ping.sent,
     missed_pings: ping.missed,
     max_ping_gap_ms: us(ping.maxGapMs),
@@ -88,7 +89,7 @@ function toResult(s: Scenario, out: RunOutput): MigrationResult {
     cleanup_pending: sum.cleanupPending,
     invariants_ok: violations.length === 0,
     invariant_violations: violations.length > 0 ? violations.join('; ') : null,
-    rounds: (mem?.rounds ?? []).map((r) => ({ ...r, start_s: ns(r.start_s), duration_s: ns(r.duration_s) })),
+    rounds: (mem?.rounds ?? []).map((r) => ({ ...r, start_s: ns(r.start_s), duration_s: ns(r.duration_s), bytes_sent: Math.round(r.bytes_sent) })),
   };
 }
 

@@ -8,8 +8,8 @@ import { SIM_STRIPE_DEFAULTS, simulateStripedTransfer, type ChannelFailure, type
 
 /** A saturated stream keeps at least this share of a link against one other stream (TCP fairness). */
 export const FAIR_SHARE = 0.5;
-/** Bytes a failed channel had in flight, to send again on the survivors (a 4 MiB send window). */
-export const CHANNEL_WINDOW = 4 * 2 ** 20;
+/** Bytes a failed channel had in flight, to send again on the survivors: the striper's window. */
+export const CHANNEL_WINDOW = SIM_STRIPE_DEFAULTS.window;
 
 export class SimLink {
   private readonly alive: boolean[];

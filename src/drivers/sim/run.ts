@@ -308,7 +308,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
   };
 
   /** A channel failed with survivors: the transfer in flight goes on slower, resending the lost window. */
-  const degrade = (before: number): void => {
+  const degrade = (before: number, resend: boolean): void => {
     const a = current;
     if (!a?.transfer) return;
     const t = sim.now;
@@ -317,9 +317,9 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
     tr.last = t;
     const after = link.available;
     tr.rate = (tr.rate * after) / before;
-    const lost = Math.min(CHANNEL_WINDOW, tr.done);
+    const lost = resend ? Math.min(CHANNEL_WINDOW, tr.done) : 0;
     const remaining = tr.bytes - tr.done + lost;
-    const end = t + Math.max(remaining / tr.rate, s.timing.detectTime + lost / tr.rate);
+    const end = t + (lost > 0 ? Math.max(remaining / tr.rate, s.timing.detectTime + lost / tr.rate) : remaining / tr.rate);
     reschedule(a, end);
   };
 
@@ -357,7 +357,8 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
         const { died, moved } = link.failNic();
         if (link.down) failAfter(s.timing.detectTime, 'all_channels_lost');
         else if (died.length > 0 && current?.striped) restripeAll(current, died);
-        else if (died.length > 0 || moved.length > 0) degrade(before);
+        else if (died.length > 0) degrade(before, true);
+        else if (moved.length > 0) degrade(before, false); // a team moved the flows: nothing to resend
         return;
       }
       case 'channel-down': {
@@ -365,7 +366,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
         const id = link.nextToFail;
         if (link.failChannel() === 'lost') failAfter(s.timing.detectTime, 'all_channels_lost');
         else if (current?.striped && id !== undefined) restripe(current, id);
-        else degrade(before);
+        else degrade(before, true);
         return;
       }
       case 'dest-crash':

@@ -113,7 +113,7 @@ export class StorageSim {
     const disk = this.disk;
     const c = this.counts;
     c.writes += n;
-    if (!disk) return;
+    if (!disk || disk.writableRegions === 0) return; // nothing allocated to write into
     for (let i = 0; i < n; i++) {
       const region = disk.sampleRegion(this.rng);
       switch (route(region)) {

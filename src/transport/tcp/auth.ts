@@ -28,10 +28,11 @@ export class AuthError extends MigbenchError {
 }
 
 /**
- * The pre-shared key: the bytes of `keyFile` (trailing whitespace removed), else the MIGBENCH_KEY
- * environment variable. Never a command-line value. Returns undefined when neither is given.
+ * The pre-shared key: the bytes of `keyFile` (trailing whitespace removed), else the MIGBENCH_KEY value
+ * of `env` (the CLI passes the process environment). Never a command-line value. Returns undefined when
+ * neither is given.
  */
-export function loadKey(opts: { keyFile?: string; env?: NodeJS.ProcessEnv }): Buffer | undefined {
+export function loadKey(opts: { keyFile?: string; env?: Readonly<Record<string, string | undefined>> }): Buffer | undefined {
   let key: Buffer;
   let source: string;
   if (opts.keyFile !== undefined) {
@@ -45,7 +46,7 @@ export function loadKey(opts: { keyFile?: string; env?: NodeJS.ProcessEnv }): Bu
     while (end > 0 && (key[end - 1] === 0x0a || key[end - 1] === 0x0d || key[end - 1] === 0x20 || key[end - 1] === 0x09)) end--;
     key = key.subarray(0, end);
   } else {
-    const v = (opts.env ?? process.env)[KEY_ENV];
+    const v = opts.env?.[KEY_ENV];
     if (v === undefined || v === '') return undefined;
     source = KEY_ENV;
     key = Buffer.from(v.trim(), 'utf8');

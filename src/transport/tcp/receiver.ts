@@ -129,8 +129,9 @@ export class Receiver extends EventEmitter implements ConnHost {
       server.on(this.o.tls ? 'secureConnection' : 'connection', (s: net.Socket) => this.accept(s));
       if (this.o.tls) server.on('tlsClientError', (e: Error, s: net.Socket) => this.log({ event: 'refused', remote: s.remoteAddress, code: 'tls', reason: e.message }));
       await new Promise<void>((resolve, reject) => {
+        // A port in use or an address this host does not have is a bad --listen value (exit 2).
         server.once('error', (e: NodeJS.ErrnoException) =>
-          reject(new MigbenchError('E_TRANSPORT', `cannot listen on ${ep.host}:${ep.port}: ${e.code ?? e.message}`, { cause: e })),
+          reject(new InputError({ source: '--listen', expected: 'an address of this host and a free port', got: `${ep.host}:${ep.port}`, detail: e.code ?? e.message })),
         );
         server.listen(ep.port, ep.host, () => resolve());
       });

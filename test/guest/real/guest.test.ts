@@ -5,6 +5,12 @@ import { resolveWorkload } from '../../../src/guest/workload.js';
 
 const MiB = 2 ** 20;
 
+/** Poll `ok` every 10 ms for at most 10 s. */
+async function until(ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(ok()).toBe(true);
+}
+
 describe('real guest RAM', () => {
   it('fills the requested share of zero pages and gives every other page distinct content', () => {
     const ram = GuestRam.create(64 * MiB, 0.5, 1);
@@ -34,7 +40,7 @@ describe('real guest worker', () => {
     const guest = await RealGuest.start({ bytes: 16 * MiB, workload, seed: 3 });
     try {
       const before = guest.ram.sha256();
-      await new Promise((r) => setTimeout(r, 300));
+      await until(() => guest.writes > 100); // bounded: no assumption about how fast the worker runs
       await guest.pause();
       const writes = guest.writes;
       expect(writes).toBeGreaterThan(0);
@@ -47,7 +53,7 @@ describe('real guest worker', () => {
       expect(guest.ram.sha256()).toBe(atPause); // paused: nothing changes
       expect(guest.writes).toBe(writes);
       guest.resume();
-      await new Promise((r) => setTimeout(r, 100));
+      await until(() => guest.writes > writes);
       expect(guest.writes).toBeGreaterThan(writes);
     } finally {
       await guest.stop();

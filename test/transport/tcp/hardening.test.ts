@@ -102,13 +102,14 @@ describe('receiver hardening', () => {
   });
 
   it('drops a connection that does not authenticate in time, and one that goes idle', async () => {
-    rx = await startReceiver({ handshakeTimeout: 0.2, idleTimeout: 0.4 });
+    // Margins wide enough for a loaded 2-core machine: authenticating takes milliseconds, the limits are 1 s.
+    rx = await startReceiver({ handshakeTimeout: 1, idleTimeout: 1.5 });
     const silent = await RawClient.connect(rx.ep);
-    await silent.waitClosed(3000);
+    await silent.waitClosed(10_000);
     expect(rx.closed[0]!.code).toBe('handshake-timeout');
     const idle = await RawClient.connect(rx.ep);
     await idle.auth(KEY);
-    await idle.waitClosed(3000);
+    await idle.waitClosed(10_000);
     expect(rx.closed[1]!.code).toBe('idle');
   });
 
@@ -134,7 +135,8 @@ describe('receiver hardening', () => {
       c.sock.write(frame(i));
       sent += 65536;
     }
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(() => rx!.r.pendingTotal > 0); // the receiver has started filling its window
+    await new Promise((r) => setTimeout(r, 300)); // and had time to overrun it, if it would
     const peak = rx.r.pendingTotal;
     expect(peak).toBeGreaterThan(0);
     // Bounded: the window, plus what one read can complete, plus one frame.

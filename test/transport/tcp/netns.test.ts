@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseSize } from '../../../src/units/index.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/migbench.js', import.meta.url));
 const tag = String(process.pid % 100000);
@@ -52,6 +53,10 @@ function unavailable(): string | undefined {
 
 const why = unavailable();
 if (why) console.warn(`netns test skipped: ${why}`);
+// CI runs as root with iproute2 installed by .ci/run: a skip there would hide a broken environment.
+it.runIf(process.env['CI'] === 'true')('can use network namespaces in CI', () => {
+  expect(why, `netns test would skip in CI: ${why}`).toBeUndefined();
+});
 
 function teardown(): void {
   for (const ns of [NS_A, NS_B]) {
@@ -174,7 +179,9 @@ describe.skipIf(why !== undefined)('striping over real shaped links (network nam
     sh(['ip', '-n', NS_A, 'link', 'set', LINKS[1]!.a, 'up']);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
-    expect(sentOnLink2() - before, 'bytes link 2 carried').toBeLessThan(12e6);
+    // Link 2 stopped before it carried its whole share (about half the stream), so the rest failed over;
+    // no tighter bound: polling `tc` on a loaded machine can lag by a fraction of a second.
+    expect(sentOnLink2() - before, 'bytes link 2 carried').toBeLessThan(parseSize(SIZE) * 0.5);
     expect(j.verified).toBe(true);
     expect(j.sha256).toBe(oneLinkSha);
     const failed = j.channels.filter((c: { failed: boolean }) => c.failed);
