@@ -31,6 +31,9 @@ export function durationFlag(flag: string, value: string): number {
 
 export function intFlag(flag: string, value: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(value);
-  if (!/^[0-9]+$/.test(value.trim()) || n < min || n > max) throw new InputError({ source: flag, expected: `an integer from ${min} to ${max}`, got: value });
+  if (!/^[0-9]+$/.test(value.trim()) || n < min || n > max) {
+    const expected = max < Number.MAX_SAFE_INTEGER ? `an integer from ${min} to ${max}` : min === 1 ? 'a positive integer' : `an integer of at least ${min}`;
+    throw new InputError({ source: flag, expected, got: value });
+  }
   return n;
 }

@@ -10,18 +10,13 @@ import { loadMatrix, displayPath } from '../../bench/matrix.js';
 import { packageRoot } from '../../bench/paths.js';
 import { parseShard, planMatrix } from '../../bench/plan.js';
 import { runBench } from '../../bench/runner.js';
-import { InputError, InterruptedError, MigbenchError, UnitError, type ErrorCode } from '../../errors.js';
+import { InterruptedError, MigbenchError, type ErrorCode } from '../../errors.js';
 import { ensureWritableDir } from '../../report/files.js';
 import { benchSummaryTable } from '../../report/summary.js';
-import { parseDuration } from '../../units/index.js';
 import type { Io } from '../io.js';
+import { durationFlag, intFlag } from '../flags.js';
 import { progressFor } from '../progress.js';
 
-const whole = (flag: string, min: number, max = Number.MAX_SAFE_INTEGER) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new InputError({ source: flag, expected: `a whole number from ${min} to ${max}`, got: v });
-  return n;
-};
 
 export function registerBench(program: Command, io: Io): void {
   program
@@ -36,17 +31,11 @@ export function registerBench(program: Command, io: Io): void {
     .option('--repeats <N>', "runs per scenario (default: the matrix's)")
     .option('--progress-interval <DURATION>', 'progress line interval when stderr is not a terminal', '5s')
     .action(async (opts: Record<string, string | undefined>) => {
-      const threads = opts['threads'] === undefined ? availableParallelism() : whole('--threads', 1, 256)(opts['threads']);
-      const seed = opts['seed'] === undefined ? undefined : whole('--seed', 0, 2 ** 32 - 1)(opts['seed']);
-      const repeats = opts['repeats'] === undefined ? undefined : whole('--repeats', 1, 1000)(opts['repeats']);
+      const threads = opts['threads'] === undefined ? availableParallelism() : intFlag('--threads', opts['threads'], 1, 256);
+      const seed = opts['seed'] === undefined ? undefined : intFlag('--seed', opts['seed'], 0, 2 ** 32 - 1);
+      const repeats = opts['repeats'] === undefined ? undefined : intFlag('--repeats', opts['repeats'], 1, 1000);
       const shard = opts['shard'] === undefined ? null : parseShard(opts['shard']);
-      let interval: number;
-      try {
-        interval = parseDuration(opts['progressInterval'] ?? '5s');
-      } catch (err) {
-        if (err instanceof UnitError) throw new InputError({ source: '--progress-interval', expected: err.expected, got: opts['progressInterval'] });
-        throw err;
-      }
+      const interval = durationFlag('--progress-interval', opts['progressInterval'] ?? '5s');
       const root = resolve(opts['reports'] ?? 'reports');
       // The report writer (and its charts: Observable Plot, linkedom) loads only when a bench runs.
       const { checkReportName, defaultReportName, REPORT_FILES, writeBenchReport } = await import('../../report/bench-report.js');

@@ -6,6 +6,7 @@ import { getNetwork, NETWORK_NAMES, type Nic } from '../../network/index.js';
 import { loadNics } from '../../network/nic-file.js';
 import { selectChannels, type SelectionOptions } from '../../transport/selection.js';
 import { formatRate } from '../../units/index.js';
+import { intFlag } from '../flags.js';
 import type { Io } from '../io.js';
 
 export function registerChannels(program: Command, io: Io): void {
@@ -65,8 +66,5 @@ const FLAG_KEY: Record<string, string> = { 'connections-per-rss': 'connectionsPe
 
 function int(o: Record<string, unknown>, flag: string, key: keyof SelectionOptions): Partial<SelectionOptions> {
   const v = o[FLAG_KEY[flag] ?? flag];
-  if (v === undefined) return {};
-  const n = Number(v);
-  if (!/^[0-9]+$/.test(String(v)) || n < 1) throw new InputError({ source: `--${flag}`, expected: 'a positive integer', got: v });
-  return { [key]: n };
+  return v === undefined ? {} : { [key]: intFlag(`--${flag}`, String(v), 1) };
 }
