@@ -70,5 +70,28 @@ export interface MigrationResult {
   invariants_ok: boolean;
   /** Broken invariants, joined by '; ' (null when all held). */
   invariant_violations: string | null;
+  /**
+   * The move was verified byte for byte: real engine, SHA-256 of the destination's memory (and, for
+   * storage moves, disk) equal to the source's at the pause; sim, the same meaning from its version
+   * checks. Null when the run rolled back. Optional in the type only because the simulator leaves it to
+   * `verifiedOf` (every record that is printed or written carries it).
+   */
+  verified?: boolean | null;
   rounds: RoundRecord[];
+}
+
+/**
+ * A record's `verified`: the engine's own value when it set one (the real engine always does); for a sim
+ * record, true when a completed run's memory check held (`memory_verified` not false) and no storage write
+ * was lost, null when the run rolled back.
+ */
+export function verifiedOf(r: MigrationResult): boolean | null {
+  if (r.verified !== undefined) return r.verified;
+  if (r.outcome !== 'completed') return null;
+  return r.memory_verified !== false && r.writes_lost === 0;
+}
+
+/** The record with `verified` filled in (see verifiedOf). */
+export function withVerified(r: MigrationResult): MigrationResult & { verified: boolean | null } {
+  return { ...r, verified: verifiedOf(r) };
 }

@@ -39,7 +39,7 @@ const LOWER = new Set([
   'writes_lost',
   'destination_files_left',
 ]);
-const HIGHER = new Set(['converged', 'memory_verified', 'source_files_removed']);
+const HIGHER = new Set(['converged', 'memory_verified', 'verified', 'source_files_removed']);
 
 /** Which way a metric improves. Unlisted times (`_s`, `_ms`) improve downward; other unlisted metrics are neutral. */
 export function direction(metric: string): Direction {

@@ -4,7 +4,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { simulate } from '../drivers/sim/index.js';
-import type { MigrationResult } from '../result.js';
+import { withVerified, type MigrationResult } from '../result.js';
 import { resolveScenario, type ScenarioInput } from '../scenario.js';
 
 export interface RunTask {
@@ -22,7 +22,7 @@ export interface RunOutput {
 export function runTask(task: RunTask): RunOutput {
   const scenario = resolveScenario(task.input);
   const t0 = performance.now();
-  const result = simulate(scenario);
+  const result = withVerified(simulate(scenario));
   const wallMs = performance.now() - t0;
   return { index: task.index, result, wallMs };
 }

@@ -7,6 +7,7 @@ import type { CompareRow } from '../bench/compare.js';
 import type { SummaryRow } from '../bench/aggregate.js';
 import { HARNESS_COLUMNS, LABEL_COLUMNS, RUN_KEY_COLUMNS, type Row } from '../bench/columns.js';
 import type { BenchRun } from '../bench/runner.js';
+import { withVerified } from '../result.js';
 import { RUN_COLUMNS, ROUND_COLUMNS, toCsv } from './csv.js';
 
 /** runs.csv columns, in order. New result fields (RUN_COLUMNS) appear after the bench's own columns. */
@@ -46,7 +47,8 @@ const keyOf = (b: BenchRun): Row => ({
 export function benchRunRecords(runs: readonly BenchRun[]): Row[] {
   return runs.map((b) => {
     const row: Row = { ...keyOf(b), harness_wall_ms: Math.round(b.wallMs * 1000) / 1000 };
-    for (const c of RUN_COLUMNS) row[c] = b.result[c];
+    const result = withVerified(b.result);
+    for (const c of RUN_COLUMNS) row[c] = result[c];
     return row;
   });
 }

@@ -3,7 +3,7 @@
 // units are documented in docs/csv.md.
 
 import { stringify } from 'csv-stringify/sync';
-import type { MigrationResult, RoundRecord } from '../result.js';
+import { withVerified, type MigrationResult, type RoundRecord } from '../result.js';
 
 export type Scalar = string | number | boolean | null;
 
@@ -48,6 +48,7 @@ export const RUN_COLUMNS = [
   'cleanup_pending',
   'invariants_ok',
   'invariant_violations',
+  'verified',
 ] as const satisfies readonly (keyof MigrationResult)[];
 
 export const ROUND_COLUMNS = ['round', 'phase', 'start_s', 'duration_s', 'pages_sent', 'bytes_sent', 'dirty_pages_after', 'throttle'] as const satisfies readonly (keyof RoundRecord)[];
@@ -68,7 +69,7 @@ export function toCsv(columns: readonly string[], rows: Record<string, Scalar | 
 /** runs.csv: one row per run. `extra` columns (such as a run id) come first. */
 export function runsCsv(results: MigrationResult[], extra: Record<string, Scalar>[] = []): string {
   const extraCols = extra[0] ? Object.keys(extra[0]) : [];
-  const rows = results.map((r, i) => ({ ...extra[i], ...pick(r, RUN_COLUMNS) }));
+  const rows = results.map((r, i) => ({ ...extra[i], ...pick(withVerified(r), RUN_COLUMNS) }));
   return toCsv([...extraCols, ...RUN_COLUMNS], rows);
 }
 

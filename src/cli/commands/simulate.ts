@@ -1,7 +1,7 @@
 // `migbench simulate`: one migration in the page-level simulator.
 import type { Command } from 'commander';
 import { simulate } from '../../drivers/sim/index.js';
-import type { MigrationResult } from '../../result.js';
+import { withVerified, type MigrationResult } from '../../result.js';
 import { resolveScenario } from '../../scenario.js';
 import { formatBytes, formatDuration } from '../../units/index.js';
 import type { Io } from '../io.js';
@@ -16,7 +16,7 @@ export function registerSimulate(program: Command, io: Io): void {
   addScenarioOptions(cmd);
   cmd.action((opts: Record<string, unknown>) => {
     const scenario = resolveScenario(scenarioInputFrom(opts));
-    const result = simulate(scenario);
+    const result = withVerified(simulate(scenario));
     io.out(opts['json'] ? `${JSON.stringify(result)}\n` : formatResult(result));
   });
 }
@@ -36,6 +36,7 @@ export function formatResult(r: MigrationResult): string {
     ['pings', `${r.pings_sent} sent, ${r.missed_pings} missed, longest gap ${formatDuration(r.max_ping_gap_ms / 1000)}`],
     ['tcp session', `longest stall ${formatDuration(r.tcp_max_stall_ms / 1000)}, ${r.tcp_sessions_dropped} dropped`],
     ['memory verified', yesNo(r.memory_verified)],
+    ['verified', yesNo(r.verified ?? null)],
   ];
   if (r.storage_bytes_copied > 0 || r.mode === 'shared-nothing' || r.mode === 'storage') {
     pairs.push(['storage copied', `${formatBytes(r.storage_bytes_copied)} of ${formatBytes(r.disk_bytes)} in ${formatDuration(r.storage_copy_time_s)}`]);
