@@ -263,7 +263,8 @@ export function resolveScenario(input: ScenarioInput, naming: Naming = flagNamin
   };
   const workloadName = v<string>('workload');
   const workload = rename('workload', () => resolveWorkload(workloadName, workloadOverrides));
-  if ('bytes' in workload.workingSet && workload.workingSet.bytes > memoryBytes) {
+  // A preset's own working set shrinks to fit a small VM (workingSetPages); one given by the user must fit.
+  if ('bytes' in workload.workingSet && workload.workingSetFromUser && workload.workingSet.bytes > memoryBytes) {
     throw new InputError({ ...naming('workingSet'), expected: `a working set no larger than the memory (${memoryBytes} bytes)`, got: input.workingSet });
   }
   const policyName = v<PolicyName>('policy');

@@ -31,3 +31,11 @@ describe('--link-rate', () => {
     expect(r.network).toBe('link-8gbit');
   });
 });
+
+describe('preset working sets', () => {
+  it("shrink to fit a VM smaller than the preset's working set (docs/workloads.md); the user's own must fit", () => {
+    const r = simulate(resolveScenario({ memory: '64MiB', workload: 'web', network: '10g', transport: 'tcp' }));
+    expect(r.outcome).toBe('completed');
+    expect(() => resolveScenario({ memory: '64MiB', workload: 'web', workingSet: '128MiB' })).toThrow(/--working-set/);
+  });
+});

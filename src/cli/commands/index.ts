@@ -4,6 +4,8 @@ import type { Io } from '../io.js';
 import { registerBench } from './bench.js';
 import { registerChannels } from './channels.js';
 import { registerCompare } from './compare.js';
+import { registerMigrate } from './migrate.js';
+import { registerMigrateReceiver } from './migrate-receiver.js';
 import { registerSend } from './send.js';
 import { registerServe } from './serve.js';
 import { registerSimulate } from './simulate.js';
@@ -15,4 +17,6 @@ export function registerCommands(program: Command, io: Io): void {
   registerChannels(program, io);
   registerServe(program, io);
   registerSend(program, io);
+  registerMigrate(program, io);
+  registerMigrateReceiver(program, io);
 }
