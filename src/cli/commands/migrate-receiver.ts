@@ -10,9 +10,9 @@ import type { Command } from 'commander';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { MigrationEndpoint } from '../../drivers/real/endpoint.js';
+import { serveEndpoint } from '../../drivers/real/serve.js';
 import { InputError } from '../../errors.js';
-import { formatEndpoint, parseEndpoints } from '../../transport/tcp/address.js';
+import { parseEndpoints } from '../../transport/tcp/address.js';
 import { KEY_ENV, loadKey } from '../../transport/tcp/auth.js';
 import { sizeFlag } from '../flags.js';
 import type { Io } from '../io.js';
@@ -57,24 +57,19 @@ export function registerMigrateReceiver(program: Command, io: Io): void {
       if (!key && !o.insecure) throw new InputError({ source: '--key-file', expected: `a pre-shared key file (or ${KEY_ENV}), or --insecure on loopback` });
       const maxMemory = sizeFlag('--max-memory', o.maxMemory ?? '64GiB', 4096);
       if (o.supervise) return supervise(io, o);
-      const log = (line: string) => {
-        if (!o.quiet) io.err(`migbench migrate-receiver: ${line}\n`);
-      };
-      const ep = new MigrationEndpoint({ listen, ...(key ? { key } : {}), insecure: Boolean(o.insecure), dir, maxMemory, log });
-      const eps = await ep.start();
-      log(`listening on ${eps.map(formatEndpoint).join(', ')}, files in ${dir}`);
-      if (o.json) io.out(`${JSON.stringify({ listening: eps.map(formatEndpoint) })}\n`);
-      await new Promise<void>((done) => {
-        process.once('SIGINT', done);
-        process.once('SIGTERM', done);
-        if (o.stdinLifeline) {
-          process.stdin.on('end', done);
-          process.stdin.on('close', done);
-          process.stdin.resume();
-        }
+      await serveEndpoint({
+        listen,
+        ...(key ? { key } : {}),
+        insecure: Boolean(o.insecure),
+        dir,
+        maxMemory,
+        json: Boolean(o.json),
+        stdinLifeline: Boolean(o.stdinLifeline),
+        out: (t) => io.out(t),
+        log: (line) => {
+          if (!o.quiet) io.err(`migbench migrate-receiver: ${line}\n`);
+        },
       });
-      await ep.close();
-      if (o.stdinLifeline) process.stdin.destroy();
     });
 }
 

@@ -1,12 +1,13 @@
-// A destination started by `migrate` itself on loopback: `migbench migrate-receiver` as a child process,
-// authenticated with a fresh random key passed in its environment (never on a command line), tied to
-// this process by its standard input (it exits when we do). The driver can kill it (dest-crash), stop and
+// A destination started by `migrate` itself on loopback: the migration endpoint (what `migbench
+// migrate-receiver` runs) in a child process (receiver-main.js), authenticated with a fresh random key
+// passed in its environment (never on a command line), tied to this process by its standard input (it
+// exits when we do). The driver can kill it (dest-crash), stop and
 // continue it (stall), and start it again on the same directory (a restarted host cleaning up).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { packageRoot } from '../../bench/paths.js';
+import { fileURLToPath } from 'node:url';
+import { compiledSibling } from '../../guest/real/worker-url.js';
 import { MigbenchError } from '../../errors.js';
 import { parseEndpoints, type Endpoint } from '../../transport/tcp/address.js';
 import { KEY_ENV } from '../../transport/tcp/auth.js';
@@ -98,8 +99,8 @@ export class LocalReceiver {
 }
 
 async function start(dir: string, key: Buffer): Promise<{ child: ChildProcess; endpoint: Endpoint; stderr: () => string }> {
-  const bin = join(packageRoot(), 'bin', 'migbench.js');
-  const child = spawn(process.execPath, [bin, 'migrate-receiver', '--listen', '127.0.0.1:0', '--dir', dir, '--json', '--no-supervise', '--stdin-lifeline'], {
+  const main = fileURLToPath(compiledSibling(import.meta.url, 'receiver-main.js'));
+  const child = spawn(process.execPath, [main, dir], {
     env: { ...process.env, [KEY_ENV]: key.toString('utf8') },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
