@@ -75,7 +75,7 @@ export function registerMigrateReceiver(program: Command, io: Io): void {
 
 /** Run the endpoint in a child process and restart it when it dies of a signal (a crash). */
 async function supervise(io: Io, o: Flags): Promise<void> {
-  const args = process.argv.slice(2).filter((a) => a !== '--supervise');
+  let args = process.argv.slice(2).filter((a) => a !== '--supervise');
   let stopping = false;
   let child: ChildProcess | undefined;
   const stop = () => {
@@ -85,7 +85,13 @@ async function supervise(io: Io, o: Flags): Promise<void> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   for (let restarts = 0; ; restarts++) {
-    child = spawn(process.execPath, [process.argv[1]!, ...args, '--no-supervise'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    child = spawn(process.execPath, [process.argv[1]!, ...args, '--no-supervise'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // The endpoint reports the addresses it bound: a restart listens on the same ports (port 0 resolved).
+    child.on('message', (m: { type?: string; listening?: string[] }) => {
+      if (m.type !== 'listening' || !m.listening) return;
+      const i = args.findIndex((a) => a === '--listen' || a.startsWith('--listen='));
+      if (i >= 0) args = [...args.slice(0, i), `--listen=${m.listening.join(',')}`, ...args.slice(args[i] === '--listen' ? i + 2 : i + 1)];
+    });
     const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child!.once('exit', (code, signal) => r({ code, signal })));
     if (stopping || exit.signal === null) {
       if (exit.code && !stopping) process.exitCode = exit.code;

@@ -24,6 +24,8 @@ export async function serveEndpoint(o: ServeOptions): Promise<void> {
   const eps = await ep.start();
   o.log(`listening on ${eps.map(formatEndpoint).join(', ')}, files in ${o.dir}`);
   if (o.json) o.out(`${JSON.stringify({ listening: eps.map(formatEndpoint) })}\n`);
+  // Under a supervisor (an IPC channel): tell it the bound addresses, so a restart binds the same ports.
+  process.send?.({ type: 'listening', listening: eps.map(formatEndpoint) });
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
