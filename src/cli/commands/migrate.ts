@@ -129,7 +129,7 @@ export function registerMigrate(program: Command, io: Io): void {
         if (!o.quiet && !o.json) io.err(`migbench migrate: ${line}\n`);
       },
     });
-    const prediction = o.predict ? predict(input, run) : null;
+    const prediction = o.predict ? (predict(input, run)?.prediction ?? null) : null;
     if (o.json) io.out(`${JSON.stringify({ ...run.result, real: run.measured, prediction })}\n`);
     else io.out(human(run, prediction));
     const failure = verdict(run);

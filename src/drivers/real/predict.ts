@@ -6,7 +6,7 @@
 
 import { simulate } from '../sim/index.js';
 import { resolveScenario, type ScenarioInput } from '../../scenario.js';
-import { withVerified } from '../../result.js';
+import { withVerified, type MigrationResult } from '../../result.js';
 import type { RealRun } from './options.js';
 
 export interface Prediction {
@@ -52,7 +52,8 @@ export function predictionInput(input: ScenarioInput, run: RealRun): { input: Sc
   };
 }
 
-export function predict(input: ScenarioInput, run: RealRun): Prediction | null {
+/** The prediction for a run, with the simulator's full record (null for a run with faults or no probe). */
+export function predict(input: ScenarioInput, run: RealRun): { prediction: Prediction; record: MigrationResult & { verified: boolean | null } } | null {
   // A fault lands at a different moment in each engine (progress here, a fault-free replay there).
   if (run.result.faults !== null) return null;
   const p = predictionInput(input, run);
@@ -61,7 +62,7 @@ export function predict(input: ScenarioInput, run: RealRun): Prediction | null {
   const r = run.result;
   const notes: string[] = [];
   if (r.mode === 'shared-nothing') notes.push("the storage copy is predicted with the simulator's storage model (--source-storage/--dest-storage), not the real engine's page-cache-backed files");
-  return {
+  const prediction: Prediction = {
     inputs: p.inputs,
     sim: {
       total_time_s: sim.total_time_s,
@@ -77,4 +78,5 @@ export function predict(input: ScenarioInput, run: RealRun): Prediction | null {
     },
     notes,
   };
+  return { prediction, record: sim };
 }
