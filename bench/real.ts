@@ -103,9 +103,18 @@ if (hl.length > 0) {
     `\n1 GiB web guest, 4 channels, loopback (median of ${hl.length}; every run: downtime ${hl.map((r) => r['measured_downtime_ms']).join(', ')} ms):\n` +
       `  downtime ${down.toFixed(1)} ms (target <= 300 ms): ${mark(down <= 300)}\n` +
       `  total time / (guest size / link goodput) = ${bound.toFixed(2)} (target <= 1.3): ${mark(bound <= 1.3)}; total ${formatDuration(med('measured_total_time_s'))}, goodput ${formatRate(med('link_goodput_bps') / 8)}\n` +
-      `  simulator total time: measured / predicted = ${ratio.toFixed(2)}, predicted within ${(Math.abs(1 / ratio - 1) * 100).toFixed(1)}% of the measured (target <= 15%): ${mark(Math.abs(1 / ratio - 1) <= 0.15)}\n`,
+      `  simulator total time: measured / predicted = ${ratio.toFixed(2)}, predicted within ${(Math.abs(1 / ratio - 1) * 100).toFixed(1)}% of the measured (target <= 15%): ${mark(Math.abs(1 / ratio - 1) <= 0.15)}\n` +
+      `  (diagnostic: with round 0's own memory goodput, ${formatRate(med('round0_goodput_bps') / 8)}, as the link rate instead of the probe's: measured / predicted = ${med('total_time_ratio_r0').toFixed(2)})\n`,
   );
 }
 const unverified = real.filter((r) => r.result.verified !== true).length;
+const r0 = comparison.map((r) => r['total_time_ratio']).filter((x): x is number => typeof x === 'number');
+const within = (rows: Row[], key: string) => rows.filter((r) => typeof r[key] === 'number' && Math.abs(1 / (r[key] as number) - 1) <= 0.15).length;
+const limited = comparison.filter((r) => r['rate_limit_bps'] !== null);
+const unlimited = comparison.filter((r) => r['rate_limit_bps'] === null);
+process.stdout.write(
+  `\nsimulator total time within 15% of the measured: ${within(limited, 'total_time_ratio')} of ${limited.length} rate-limited runs, ${within(unlimited, 'total_time_ratio')} of ${unlimited.length} unlimited ones` +
+    ` (with round 0's goodput as the rate: ${within(limited, 'total_time_ratio_r0')} and ${within(unlimited, 'total_time_ratio_r0')}); ${r0.length} compared\n`,
+);
 process.stdout.write(`\n${real.length} runs (${unverified === 0 ? 'all verified' : `${unverified} NOT verified`}) in ${outcome.wallS.toFixed(1)} s; reports in ${written.dir}/ (runs.csv, sim-runs.csv, comparison.csv, ...)\n`);
 if (unverified > 0 || stop) process.exitCode = stop ? 130 : 1;

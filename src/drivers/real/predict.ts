@@ -15,6 +15,12 @@ export interface Prediction {
   sim: { total_time_s: number; downtime_ms: number; precopy_rounds: number; memory_bytes_sent: number; converged: boolean; storage_copy_time_s: number };
   /** measured / predicted */
   ratio: { total_time: number; downtime: number | null };
+  /**
+   * Diagnostic, not a prediction: the same simulation with round 0's own measured memory goodput as the
+   * link rate (what the migration's data path achieved, page copies and destination page faults
+   * included). Its ratio tells the model's error apart from the probe's link rate being the wrong input.
+   */
+  with_round0_rate: { link_rate_bps: number; total_time_s: number; downtime_ms: number; total_time_ratio: number } | null;
   notes: string[];
 }
 
@@ -62,6 +68,12 @@ export function predict(input: ScenarioInput, run: RealRun): { prediction: Predi
   const r = run.result;
   const notes: string[] = [];
   if (r.mode === 'shared-nothing') notes.push("the storage copy is predicted with the simulator's storage model (--source-storage/--dest-storage), not the real engine's page-cache-backed files");
+  let r0: Prediction['with_round0_rate'] = null;
+  const rate0 = run.measured.round0_goodput_bps;
+  if (rate0 !== null && rate0 > 0) {
+    const sim0 = simulate(resolveScenario({ ...p.input, linkRate: `${rate0}B/s` }));
+    r0 = { link_rate_bps: rate0, total_time_s: sim0.total_time_s, downtime_ms: sim0.downtime_ms, total_time_ratio: r.total_time_s / sim0.total_time_s };
+  }
   const prediction: Prediction = {
     inputs: p.inputs,
     sim: {
@@ -76,6 +88,7 @@ export function predict(input: ScenarioInput, run: RealRun): { prediction: Predi
       total_time: r.total_time_s / sim.total_time_s,
       downtime: sim.downtime_ms > 0 ? r.downtime_ms / sim.downtime_ms : null,
     },
+    with_round0_rate: r0,
     notes,
   };
   return { prediction, record: sim };

@@ -82,6 +82,12 @@ export class GuestRam {
       const zero = needed > 0 && rng.next() * (blocks - b) < needed;
       if (zero) {
         needed--;
+        // Touch it anyway: a running VM's memory is resident. Untouched, every first read of a zero page
+        // during round 0 would fault (measured: 180 ms instead of 61 ms to scan 512 MiB, 90% zero).
+        const first = b * blockPages;
+        const n = Math.min(pages, first + blockPages) - first;
+        const seg = ram.views[Math.floor(first / PAGES_PER_SEGMENT)]!;
+        seg.fill(0, (first % PAGES_PER_SEGMENT) * PAGE_SIZE, ((first % PAGES_PER_SEGMENT) + n) * PAGE_SIZE);
         continue;
       }
       for (let p = b * blockPages; p < Math.min(pages, (b + 1) * blockPages); p++) {
