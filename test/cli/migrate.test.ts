@@ -87,7 +87,7 @@ describe('migbench migrate', () => {
     writeFileSync(key, `${randomBytes(32).toString('hex')}\n`);
     const dest = join(d, 'dest');
     mkdirSync(dest);
-    const rx = cli(['migrate-receiver', '--listen', '127.0.0.1:0', '--dir', dest, '--key-file', key, '--json']);
+    const rx = cli(['migrate-receiver', '--listen', '127.0.0.1:0', '--dir', dest, '--key-file', key, '--reserve', '64MiB', '--json']);
     const end = Date.now() + 20_000;
     while (!rx.out().includes('\n')) {
       if (Date.now() > end || rx.child.exitCode !== null) throw new Error(`migrate-receiver did not start: ${(await rx.done).stderr}`);
@@ -98,6 +98,11 @@ describe('migbench migrate', () => {
     expect(ok.code, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ outcome: 'completed', verified: true, network: `${addr}-4ch` });
     expect(readdirSync(dest).filter((f) => f.endsWith('.vmcx'))).toHaveLength(1);
+    // A second VM into the same reserved memory: it must be zeroed again (zero pages are not sent).
+    const ok2 = await cli(['migrate', '--memory', '64MiB', '--workload', 'web', '--to', addr, '--key-file', key, '--probe', '0', '--json']).done;
+    expect(ok2.code, ok2.stderr).toBe(0);
+    expect(JSON.parse(ok2.stdout)).toMatchObject({ outcome: 'completed', verified: true });
+    expect(readdirSync(dest).filter((f) => f.endsWith('.vmcx'))).toHaveLength(2);
     // The destination dies mid-copy: its supervisor restarts it, the restarted endpoint removes what the
     // migration left, and the source, having waited for it, confirms that nothing is left.
     const crash = await cli(['migrate', '--memory', '64MiB', '--workload', 'oltp', '--to', addr, '--key-file', key, '--probe', '0', '--fault', 'dest-crash@precopy:0.5', '--json']).done;
@@ -105,7 +110,7 @@ describe('migbench migrate', () => {
     const cr = JSON.parse(crash.stdout);
     expect(cr).toMatchObject({ outcome: 'rolled_back', rollback_reason: 'dest_crash', destination_files_left: 0, invariants_ok: true });
     expect(readdirSync(dest).filter((f) => !f.endsWith('.vmcx'))).toEqual([]);
-    expect(readdirSync(dest)).toHaveLength(1);
+    expect(readdirSync(dest)).toHaveLength(2);
     const again = await cli(['migrate', '--memory', '64MiB', '--workload', 'idle', '--to', addr, '--key-file', key, '--probe', '0', '--json']).done;
     expect(again.code, again.stderr).toBe(0);
     // A wrong key is refused by the receiver before anything moves.

@@ -23,6 +23,7 @@ interface Flags {
   keyFile?: string;
   insecure?: boolean;
   maxMemory?: string;
+  reserve?: string;
   json?: boolean;
   quiet?: boolean;
   supervise: boolean;
@@ -38,6 +39,7 @@ export function registerMigrateReceiver(program: Command, io: Io): void {
     .option('--key-file <file>', `pre-shared key file (or the ${KEY_ENV} environment variable)`)
     .option('--insecure', 'run without a key; only on loopback addresses')
     .option('--max-memory <size>', 'largest guest memory accepted', '64GiB')
+    .option('--reserve <size>', 'memory kept zeroed and faulted in for incoming VMs (else each page faults in as its data arrives)', '0')
     .option('--no-supervise', 'run the endpoint in this process (no restart after a crash)')
     .option('--stdin-lifeline', 'exit when standard input closes (used when `migrate` starts a local receiver)')
     .option('--quiet', 'log nothing to stderr')
@@ -63,6 +65,7 @@ export function registerMigrateReceiver(program: Command, io: Io): void {
         insecure: Boolean(o.insecure),
         dir,
         maxMemory,
+        reserve: sizeFlag('--reserve', o.reserve ?? '0', 0),
         json: Boolean(o.json),
         stdinLifeline: Boolean(o.stdinLifeline),
         out: (t) => io.out(t),

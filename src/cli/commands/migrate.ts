@@ -66,6 +66,7 @@ interface Flags {
   chunk: string;
   window: string;
   predict: boolean;
+  reserve: boolean;
   json?: boolean;
   quiet?: boolean;
   [k: string]: unknown;
@@ -97,6 +98,7 @@ export function registerMigrate(program: Command, io: Io): void {
     .option('--chunk <size>', 'transport chunk size', '1MiB')
     .option('--window <size>', 'unacknowledged bytes per channel', '8MiB')
     .option('--no-predict', 'do not simulate the same scenario with the measured link')
+    .option('--no-reserve', "local receiver: do not reserve the guest's memory (zeroed, faulted in) before the migration")
     .option('--quiet', 'no progress lines on stderr')
     .option('--json', 'print one JSON object: the result record, plus `real` (measurements) and `prediction`');
   addScenarioOptions(cmd, REAL_OPTION_KEYS);
@@ -123,6 +125,7 @@ export function registerMigrate(program: Command, io: Io): void {
       ...(o.destDir !== undefined ? { destDir: o.destDir } : {}),
       ...(o.sourceDir !== undefined ? { sourceDir: o.sourceDir } : {}),
       probeBytes: sizeFlag('--probe', o.probe, 0),
+      destReserve: o.reserve,
       chunkSize,
       window: sizeFlag('--window', o.window, 65536),
       log: (line) => {

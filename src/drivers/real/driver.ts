@@ -116,6 +116,7 @@ export class RealMigration {
       round0_goodput_bps: null,
       phases: { config_s: 0, storage_copy_s: 0, precopy_s: 0, blackout_s: 0, handoff_s: 0, cleanup_s: 0 },
       dest_prepare_s: null,
+      dest_memory_reserved: null,
       dest_resume_s: null,
       bytes_resent: 0,
       channels_failed: [],
@@ -177,7 +178,9 @@ export class RealMigration {
     } else {
       const dir = this.o.destDir ?? join(this.workDir, 'destination');
       mkdirSync(dir, { recursive: true });
-      this.receiver = await LocalReceiver.spawn(dir);
+      const reserve = this.o.destReserve ?? true;
+      this.measured.dest_memory_reserved = reserve;
+      this.receiver = await LocalReceiver.spawn(dir, undefined, reserve ? this.ramBytes : 0);
       this.key = this.receiver.key;
       this.receiver.onExit((e) => this.fail('dest_crash', `the destination process died (${e.signal ?? `exit ${e.code}`})`));
     }

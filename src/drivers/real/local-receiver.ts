@@ -25,15 +25,17 @@ export class LocalReceiver {
     readonly key: Buffer,
     child: ChildProcess,
     endpoint: Endpoint,
+    readonly reserve: number,
   ) {
     this.child = child;
     this.endpoint = endpoint;
     this.watch(child);
   }
 
-  static async spawn(dir: string, key = Buffer.from(randomBytes(32).toString('hex'))): Promise<LocalReceiver> {
-    const { child, endpoint, stderr } = await start(dir, key);
-    const r = new LocalReceiver(dir, key, child, endpoint);
+  /** `reserve`: bytes of memory the destination keeps zeroed and faulted in for the VM (0: none). */
+  static async spawn(dir: string, key = Buffer.from(randomBytes(32).toString('hex')), reserve = 0): Promise<LocalReceiver> {
+    const { child, endpoint, stderr } = await start(dir, key, reserve);
+    const r = new LocalReceiver(dir, key, child, endpoint, reserve);
     r.stderrTail = stderr();
     return r;
   }
@@ -79,7 +81,7 @@ export class LocalReceiver {
   /** Start it again on the same directory (a crashed host coming back); it removes interrupted migrations' files first. */
   async restart(): Promise<void> {
     if (!this.exited) throw new MigbenchError('E_STATE', 'the local receiver is still running');
-    const { child, endpoint } = await start(this.dir, this.key);
+    const { child, endpoint } = await start(this.dir, this.key, this.reserve);
     this.exited = null;
     this.child = child;
     this.endpoint = endpoint;
@@ -98,9 +100,9 @@ export class LocalReceiver {
   }
 }
 
-async function start(dir: string, key: Buffer): Promise<{ child: ChildProcess; endpoint: Endpoint; stderr: () => string }> {
+async function start(dir: string, key: Buffer, reserve: number): Promise<{ child: ChildProcess; endpoint: Endpoint; stderr: () => string }> {
   const main = fileURLToPath(compiledSibling(import.meta.url, 'receiver-main.js'));
-  const child = spawn(process.execPath, [main, dir], {
+  const child = spawn(process.execPath, [main, dir, String(reserve)], {
     env: { ...process.env, [KEY_ENV]: key.toString('utf8') },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -110,8 +112,8 @@ async function start(dir: string, key: Buffer): Promise<{ child: ChildProcess; e
   const endpoint = await new Promise<Endpoint>((resolve, reject) => {
     const t = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new MigbenchError('E_TRANSPORT', `the local receiver did not start within 30 s: ${err.trim()}`));
-    }, 30_000);
+      reject(new MigbenchError('E_TRANSPORT', `the local receiver did not start within 60 s: ${err.trim()}`));
+    }, 60_000);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString('utf8');
       const nl = out.indexOf('\n');

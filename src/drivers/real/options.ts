@@ -27,6 +27,9 @@ export interface RealOptions {
   destDir?: string;
   /** Where the source disk image is created; default: a temporary directory removed after the run. */
   sourceDir?: string;
+  /** Local destination: keep the guest's memory size zeroed and faulted in before the migration (as a
+   *  host's free memory), instead of faulting each page in as its data arrives (default true). */
+  destReserve?: boolean;
   /** Bytes of the link probe before the migration (0: no probe). */
   probeBytes?: number;
   /** Hand the source guest and disk to the caller instead of stopping them (tests inspect them). */
@@ -57,6 +60,8 @@ export interface RealMeasured {
   phases: PhaseTimes;
   /** The destination reserving memory and creating the VM's files. */
   dest_prepare_s: number | null;
+  /** Local destination: its memory for the VM was reserved (zeroed, faulted in) before the migration. */
+  dest_memory_reserved: boolean | null;
   /** From the source's resume request to the destination's resume instant (loopback: one clock). */
   dest_resume_s: number | null;
   bytes_resent: number;

@@ -1,4 +1,5 @@
-// The destination `migrate` starts on loopback: `node receiver-main.js DIR`, the key in MIGBENCH_KEY.
+// The destination `migrate` starts on loopback: `node receiver-main.js DIR [RESERVE_BYTES]`, the key in
+// MIGBENCH_KEY.
 // Listens on 127.0.0.1 (a free port), prints {"listening": [...]}, exits when its standard input closes.
 
 import { loadKey } from '../../transport/tcp/auth.js';
@@ -18,6 +19,7 @@ await serveEndpoint({
   listen: [{ host: '127.0.0.1', port: 0 }],
   key,
   dir,
+  reserve: Number(process.argv[3] ?? 0) || 0,
   json: true,
   stdinLifeline: true,
   out: (t) => void process.stdout.write(t),

@@ -11,6 +11,8 @@ export interface ServeOptions {
   insecure?: boolean;
   dir: string;
   maxMemory?: number;
+  /** Memory kept zeroed and faulted in for incoming VMs (EndpointOptions.reserve). */
+  reserve?: number;
   /** Print {"listening": [...]} on stdout once listening. */
   json?: boolean;
   /** Exit when standard input closes (the parent that started us is gone). */
@@ -20,7 +22,7 @@ export interface ServeOptions {
 }
 
 export async function serveEndpoint(o: ServeOptions): Promise<void> {
-  const ep = new MigrationEndpoint({ listen: o.listen, ...(o.key ? { key: o.key } : {}), insecure: o.insecure ?? false, dir: o.dir, ...(o.maxMemory !== undefined ? { maxMemory: o.maxMemory } : {}), log: o.log });
+  const ep = new MigrationEndpoint({ listen: o.listen, ...(o.key ? { key: o.key } : {}), insecure: o.insecure ?? false, dir: o.dir, ...(o.maxMemory !== undefined ? { maxMemory: o.maxMemory } : {}), ...(o.reserve ? { reserve: o.reserve } : {}), log: o.log });
   const eps = await ep.start();
   o.log(`listening on ${eps.map(formatEndpoint).join(', ')}, files in ${o.dir}`);
   if (o.json) o.out(`${JSON.stringify({ listening: eps.map(formatEndpoint) })}\n`);
@@ -29,6 +31,8 @@ export async function serveEndpoint(o: ServeOptions): Promise<void> {
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
+    // Under a supervisor: exit with it (its IPC channel closes when it dies, even of SIGKILL).
+    if (process.send) process.once('disconnect', done);
     if (o.stdinLifeline) {
       process.stdin.on('end', done);
       process.stdin.on('close', done);
@@ -37,4 +41,6 @@ export async function serveEndpoint(o: ServeOptions): Promise<void> {
   });
   await ep.close();
   if (o.stdinLifeline) process.stdin.destroy();
+  // Close the supervisor's IPC channel, or it would keep this process alive.
+  if (process.connected) process.disconnect();
 }
