@@ -6,6 +6,7 @@
 //
 //   npm run bench:real -- [--memory 512MiB] [--workloads idle,web,oltp] [--channels 1,2,4]
 //                         [--rates 1Gbit/s,none] [--repeats 1] [--headline-repeats 3] [--name NAME]
+//                         [--no-reserve]   (the local destination faults its memory in as data arrives)
 
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../src/bench/paths.js';
@@ -68,7 +69,7 @@ for (const p of plan.runs as RealPlanned[]) {
   const input = { ...p.scenario.input, seed: String(p.seed) };
   const scenario = resolveScenario(input);
   const t = performance.now();
-  const run = await migrateReal({ scenario, channels: p.channels, ...(p.rate !== null ? { rate: p.rate } : {}), probeBytes: p.rate === null ? 256 * 2 ** 20 : Math.min(256 * 2 ** 20, Math.round(p.rate * 1.5)) });
+  const run = await migrateReal({ scenario, channels: p.channels, destReserve: !args.includes('--no-reserve'), ...(p.rate !== null ? { rate: p.rate } : {}), probeBytes: p.rate === null ? 256 * 2 ** 20 : Math.min(256 * 2 ** 20, Math.round(p.rate * 1.5)) });
   const wallMs = performance.now() - t;
   const pred = predict(input, run);
   real.push({ planned: p, result: run.result, wallMs });
