@@ -5,14 +5,12 @@
 // short and reach the core as `failure` events; the core then rolls back and the driver resumes the guest
 // on the source and has the destination delete what it created. See docs/real.md.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDiskImage, REGION_BYTES, regionsOf, type DiskSpec } from '../../guest/real/disk.js';
 import { RealGuest } from '../../guest/real/guest.js';
-import { GuestRam } from '../../guest/real/ram.js';
-import { popcount32 } from '../../guest/memory.js';
 import type { FaultKind } from '../../migration/faults.js';
 import { MigrationCore, type Action, type Cause, type Event } from '../../migration/orchestrator.js';
 import { MigbenchError, StateError } from '../../errors.js';
@@ -21,15 +19,16 @@ import { SenderSession, type SenderOptions } from '../../transport/tcp/sender.js
 import { PAGE_SIZE } from '../../units/index.js';
 import type { Scenario } from '../../scenario.js';
 import { DiskWriter } from './disk-writer.js';
-import { FaultPlan } from './faults.js';
+import { FaultPlan, injectFault } from './faults.js';
 import { DestinationError, DestinationLink } from './link.js';
 import { LocalReceiver } from './local-receiver.js';
-import { BufferPool, sendPages, Staging } from './pages.js';
-import { PROTOCOL_VERSION, STAGING_BYTES, type Request } from './protocol.js';
+import { BufferPool, Staging } from './pages.js';
+import { probeLink } from './probe.js';
+import { sendFinal, sendRound, syncMemory } from './memory.js';
+import { cleanDestination } from './destination.js';
+import { PROTOCOL_VERSION, STAGING_BYTES } from './protocol.js';
 import { checkRealScenario, type RealMeasured, type RealOptions, type RealRun } from './options.js';
 import { finishRun } from './finish.js';
-
-const WARMUP_BYTES = 16 * 2 ** 20;
 
 /** A failure the driver noticed: becomes the core's `failure` event. */
 export class Failure extends Error {
@@ -69,16 +68,16 @@ export class RealMigration {
   key!: Buffer;
   session: SenderSession | null = null;
   link: DestinationLink | null = null;
-  private pool!: BufferPool;
-  private staging!: Staging;
-  private pending!: Uint32Array;
-  private logging = false;
+  pool!: BufferPool;
+  staging!: Staging;
+  pending!: Uint32Array;
+  logging = false;
   private t0 = 0;
   failure: Failure | null = null;
   private failWaiters: ((f: Failure) => void)[] = [];
   settled = false;
   injected: FaultKind | null = null;
-  private readonly deferred: FaultKind[] = [];
+  readonly deferred: FaultKind[] = [];
   private workDir: string | null = null;
   private inflightEnd = 0;
   private readonly mirrorWaiting = new Set<(ok: boolean) => void>();
@@ -106,7 +105,7 @@ export class RealMigration {
       configBytes: this.s.timing.configBytes,
     });
     if (copies) this.diskSpec = { bytes: diskBytes, allocated: this.s.vm.files.find((f) => f.kind !== 'config')!.allocated, seed: this.s.seed, io: this.s.workload.io };
-    this.faults = new FaultPlan(this.s.faults, (kind) => this.inject(kind), () => this.core.currentPhase);
+    this.faults = new FaultPlan(this.s.faults, (kind) => injectFault(this, kind), () => this.core.currentPhase);
     this.measured = {
       channels: this.channels,
       rate_bps: o.rate ?? null,
@@ -185,7 +184,7 @@ export class RealMigration {
       this.receiver.onExit((e) => this.fail('dest_crash', `the destination process died (${e.signal ?? `exit ${e.code}`})`));
     }
     this.measured.targets = this.targets().map((t) => formatEndpoint(t));
-    await this.probe();
+    await probeLink(this);
   }
 
   targets(): { host: string; port: number; localAddress?: string }[] {
@@ -207,45 +206,6 @@ export class RealMigration {
       connectTimeout: Math.min(30, this.s.timing.transferTimeout),
       ...(this.o.rate !== undefined ? { rate: this.o.rate / channels } : {}),
     };
-  }
-
-  /** The link probe: control round trips and the goodput of a plain transfer over the same channels. */
-  private async probe(): Promise<void> {
-    const bytes = this.o.probeBytes ?? 0;
-    let s: SenderSession | undefined;
-    try {
-      s = await SenderSession.open(this.sessionOptions(Math.max(bytes, WARMUP_BYTES) + STAGING_BYTES));
-      const link = new DestinationLink(s, 30);
-      await link.request({ t: 'hello', kind: 'probe', version: PROTOCOL_VERSION });
-      const rtts: number[] = [];
-      for (let i = 0; i < 7; i++) {
-        const t = performance.now();
-        await link.request({ t: 'status', id: '0' });
-        rtts.push((performance.now() - t) / 1000);
-      }
-      this.measured.control_rtt_s = rtts.sort((a, b) => a - b)[3]!;
-      if (bytes > 0) {
-        const buf = Buffer.alloc(2 ** 20, 0x5a);
-        const t = performance.now();
-        for (let off = 0; off < bytes; off += buf.length) await s.write(off, buf.subarray(0, Math.min(buf.length, bytes - off)));
-        await s.flush();
-        this.measured.link_goodput_bps = bytes / ((performance.now() - t) / 1000);
-      }
-      // Warm up (JIT) the code the timed migration runs, at both ends: whole runs of pages with zero pages
-      // skipped, then scattered single pages, as in the later rounds.
-      const scratch = GuestRam.create(WARMUP_BYTES, 0.5, 1);
-      const pending = new Uint32Array(scratch.bitmap.length);
-      for (const [fill, skipZero] of [[0xffffffff, true], [0x49249249, false]] as const) {
-        pending.fill(fill);
-        const staging = new Staging(Math.max(bytes, WARMUP_BYTES));
-        await sendPages({ ram: scratch, pending, session: s, pool: this.pool, staging, chunkSize: this.o.chunkSize ?? 2 ** 20, skipZero });
-        await s.flush();
-      }
-    } catch (e) {
-      throw new MigbenchError('E_TRANSPORT', `cannot reach the destination (${this.measured.targets.join(', ')}): ${(e as Error).message}`, { cause: e });
-    } finally {
-      s?.close();
-    }
   }
 
   async teardown(): Promise<void> {
@@ -310,7 +270,7 @@ export class RealMigration {
 
   private async perform(a: Action): Promise<Event> {
     if (a.type === 'resume-source') return this.resumeSource();
-    if (a.type === 'clean-destination') return this.cleanDestination();
+    if (a.type === 'clean-destination') return cleanDestination(this);
     try {
       return await this.guard(this.forward(a));
     } catch (e) {
@@ -327,15 +287,15 @@ export class RealMigration {
       case 'copy-segment':
         return this.copySegment(a.start, a.end);
       case 'sync':
-        return this.sync();
+        return syncMemory(this);
       case 'send':
-        return this.send(a.round, a.throttle);
+        return sendRound(this, a.round, a.throttle);
       case 'pause':
         await Promise.all([this.guest.pause(), this.disk?.pause()]);
         this.faults.progress('blackout', 0);
         return { type: 'paused', now: this.now() };
       case 'send-final':
-        return this.sendFinal(a.stateBytes);
+        return sendFinal(this, a.stateBytes);
       case 'handoff':
         this.faults.progress('handoff', 1);
         await this.link!.request({ t: 'handoff' });
@@ -377,7 +337,7 @@ export class RealMigration {
     });
     this.link = new DestinationLink(s, this.s.timing.transferTimeout);
     this.link.errors((cause, message) => this.fail(cause, message));
-    for (const kind of this.deferred.splice(0)) this.inject(kind);
+    for (const kind of this.deferred.splice(0)) injectFault(this, kind);
     this.faults.progress('config', 1);
     const config = configBlob(this.s.timing.configBytes, this.vm);
     const r = await this.link.request(
@@ -411,83 +371,9 @@ export class RealMigration {
   }
 
   /** The barrier: everything written so far is on the destination; staging slots are free again. */
-  private async flush(): Promise<void> {
+  async flush(): Promise<void> {
     await this.session!.flush();
     this.staging.barrierPassed();
-  }
-
-  private sync(): Event {
-    let pages: number;
-    if (!this.logging) {
-      // Start dirty logging: clear the log; everything is pending (round 0 sends all non-zero pages).
-      this.guest.ram.syncDirty(new Uint32Array(this.pending.length));
-      this.pending.fill(0xffffffff);
-      const r = this.guest.ram.pages & 31;
-      if (r !== 0) this.pending[this.pending.length - 1] = (1 << r) - 1;
-      pages = this.guest.ram.pages;
-      this.logging = true;
-    } else pages = this.guest.ram.syncDirty(this.pending);
-    return { type: 'synced', now: this.now(), pages, zeroPages: 0 };
-  }
-
-  private async send(round: number, throttle: number): Promise<Event> {
-    this.guest.throttle(throttle);
-    const started = this.now();
-    const total = this.guest.ram.pages;
-    const c = await sendPages({
-      ram: this.guest.ram,
-      pending: this.pending,
-      session: this.session!,
-      pool: this.pool,
-      staging: this.staging,
-      chunkSize: this.o.chunkSize ?? 2 ** 20,
-      skipZero: round === 0,
-      progress: (scanned) => {
-        this.check();
-        if (round === 0) this.faults.progress('precopy', scanned / total);
-      },
-    });
-    await this.flush();
-    const now = this.now();
-    if (round === 0 && now > started) this.measured.round0_goodput_bps = ((c.pages - c.zeroPages) * PAGE_SIZE) / (now - started);
-    return { type: 'sent', now, pages: c.pages, zeroPages: c.zeroPages, wireBytes: c.wireBytes };
-  }
-
-  private async sendFinal(stateBytes: number): Promise<Event> {
-    let dirty = 0;
-    for (const w of this.pending) if (w !== 0) dirty += popcount32(w);
-    const total = dirty * PAGE_SIZE + stateBytes;
-    const c = await sendPages({
-      ram: this.guest.ram,
-      pending: this.pending,
-      session: this.session!,
-      pool: this.pool,
-      staging: this.staging,
-      chunkSize: this.o.chunkSize ?? 2 ** 20,
-      skipZero: false,
-      progress: (_scanned, sent) => {
-        this.check();
-        if (total > 0) this.faults.progress('blackout', (sent * PAGE_SIZE) / total);
-      },
-    });
-    // The device state: seeded bytes standing for CPU and device state, after the staging ring.
-    const state = stateBlob(stateBytes, this.s.seed);
-    this.stateSha = sha256hex(state);
-    const base = this.ramBytes + (this.diskSpec?.bytes ?? 0) + STAGING_BYTES;
-    const chunk = this.o.chunkSize ?? 2 ** 20;
-    let handed = dirty * PAGE_SIZE;
-    let stateWire = 0;
-    for (let at = 0; at < stateBytes; at += chunk) {
-      const n = Math.min(chunk, stateBytes - at);
-      await this.session!.write(base + at, state.subarray(at, at + n));
-      handed += n;
-      stateWire += n + 48;
-      this.faults.progress('blackout', handed / total);
-    }
-    this.stateSent = stateWire;
-    this.faults.progress('blackout', 1);
-    await this.flush();
-    return { type: 'sent', now: this.now(), pages: c.pages, zeroPages: c.zeroPages, wireBytes: c.wireBytes + stateBytes };
   }
 
   private async cleanup(): Promise<Event> {
@@ -509,52 +395,6 @@ export class RealMigration {
     this.guest.resume();
     this.disk?.resume();
     return { type: 'resumed-source', now: this.now() };
-  }
-
-  /** Have the destination delete the migration's VM and files, over the session or a new one. */
-  private async cleanDestination(): Promise<Event> {
-    const old = this.session;
-    const alive = old !== null && old.failure === undefined && old.channels.some((c) => c.alive) && !this.receiver?.exited;
-    let reply: Record<string, unknown> | null = null;
-    try {
-      if (alive && this.link) reply = await this.link.request({ t: 'abort', id: this.id });
-    } catch (e) {
-      this.log(`abort over the migration session failed: ${(e as Error).message}`);
-    }
-    this.link?.close(new StateError('rolled back'));
-    old?.close();
-    if (reply === null) {
-      try {
-        reply = await this.admin({ t: 'abort', id: this.id });
-      } catch (e) {
-        this.measured.notes.push(`could not confirm the destination's clean-up: ${(e as Error).message}`);
-      }
-    }
-    this.destFilesLeft = reply ? Number(reply['filesLeft']) : null;
-    return { type: 'destination-cleaned', now: this.now() };
-  }
-
-  /** One request over a fresh session (after the migration's session died); waits for a crashed
-   *  destination to come back (a local one is restarted here; a remote one by its supervisor). */
-  async admin(req: Request, timeout = this.s.timing.transferTimeout): Promise<Record<string, unknown>> {
-    // A killed process's sockets reset before its exit is reported: wait for the exit, then restart it.
-    if (this.receiver && this.injected === 'dest-crash') await this.receiver.waitExit(10_000);
-    const deadline = performance.now() + Math.max(timeout, this.s.timing.destRestartTime) * 1000;
-    for (let attempt = 0; ; attempt++) {
-      let s: SenderSession | undefined;
-      try {
-        if (this.receiver?.exited) await this.receiver.restart();
-        s = await SenderSession.open({ ...this.sessionOptions(1, this.key, this.targets().length), connectTimeout: 10 });
-        const link = new DestinationLink(s, timeout);
-        await link.request({ t: 'hello', kind: 'admin', version: PROTOCOL_VERSION });
-        return await link.request(req);
-      } catch (e) {
-        if (performance.now() > deadline) throw e;
-        await new Promise((r) => setTimeout(r, Math.min(1000, 100 * (attempt + 1))));
-      } finally {
-        s?.close();
-      }
-    }
   }
 
   // -- storage mirror -----------------------------------------------------------------------------
@@ -581,56 +421,12 @@ export class RealMigration {
     this.disk.publish(m.status, m.copiedRegions, m.status === 'copying' ? Math.max(m.copiedRegions, this.inflightEnd) : m.copiedRegions);
     if (m.status === 'stopped') for (const w of [...this.mirrorWaiting]) w(false);
   }
-
-  // -- faults -------------------------------------------------------------------------------------
-
-  private inject(kind: FaultKind): boolean {
-    const s = this.session;
-    if (!s && kind !== 'auth-failure' && !(kind === 'dest-crash' && this.receiver)) {
-      // Before the channels are up (a timed fault early in the config phase): it strikes as they come up.
-      this.deferred.push(kind);
-      return true;
-    }
-    const alive = s?.channels.filter((c) => c.alive) ?? [];
-    this.log(`injecting ${kind} in ${this.core.currentPhase}`);
-    switch (kind) {
-      case 'link-down':
-        if (alive.length === 0) return false;
-        this.injected = kind;
-        for (const c of alive) c.socket?.destroy();
-        return true;
-      case 'channel-down':
-        if (alive.length === 0) return false;
-        if (alive.length === 1) this.injected = kind;
-        alive[0]!.socket?.destroy();
-        return true;
-      case 'dest-crash':
-        this.injected = kind;
-        if (this.receiver) this.receiver.signal('SIGKILL');
-        else if (this.link) this.link.tell({ t: 'fault', kind: 'crash' });
-        else return false;
-        return true;
-      case 'dest-storage-error':
-        if (!this.link) return false;
-        this.link.tell({ t: 'fault', kind: 'dest-storage-error' });
-        return true;
-      case 'stall': {
-        if (!this.receiver) return false;
-        this.injected = kind;
-        const r = this.receiver;
-        r.signal('SIGSTOP');
-        setTimeout(() => r.signal('SIGCONT'), this.s.timing.stallTime * 1000).unref();
-        return true;
-      }
-      case 'auth-failure':
-        return false; // only when the channels connect (setup)
-    }
-  }
 }
 
 function fail0(region: number): number {
   throw new MigbenchError('E_IO', `the source disk image ended inside region ${region}`);
 }
+
 
 /** The VM configuration sent at setup: a small JSON description padded to `bytes`. */
 function configBlob(bytes: number, vm: string): Buffer {
@@ -638,18 +434,3 @@ function configBlob(bytes: number, vm: string): Buffer {
   b.write(JSON.stringify({ vm, generator: 'migbench' }).slice(0, bytes));
   return b;
 }
-
-function stateBlob(bytes: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(bytes);
-  let x = (seed ^ 0x9e3779b9) >>> 0 || 1;
-  for (let i = 0; i + 4 <= bytes; i += 4) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b.writeUInt32LE(x >>> 0, i);
-  }
-  for (let i = bytes & ~3; i < bytes; i++) b[i] = i & 0xff;
-  return b;
-}
-
-const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');

@@ -15,6 +15,7 @@
 // running is one its kind can hit (the same rule as the simulator's).
 
 import { KIND_PHASES, type FaultKind, type FaultSpec, type Phase } from '../../migration/faults.js';
+import type { RealMigration } from './driver.js';
 
 export class FaultPlan {
   private readonly pending: FaultSpec[];
@@ -75,5 +76,49 @@ export class FaultPlan {
   private remove(f: FaultSpec): void {
     const i = this.pending.indexOf(f);
     if (i >= 0) this.pending.splice(i, 1);
+  }
+}
+
+/** Perform one fault (returns false when it could not apply: nothing to break). */
+export function injectFault(m: RealMigration, kind: FaultKind): boolean {
+  const s = m.session;
+  if (!s && kind !== 'auth-failure' && !(kind === 'dest-crash' && m.receiver)) {
+    // Before the channels are up (a timed fault early in the config phase): it strikes as they come up.
+    m.deferred.push(kind);
+    return true;
+  }
+  const alive = s?.channels.filter((c) => c.alive) ?? [];
+  m.log(`injecting ${kind} in ${m.core.currentPhase}`);
+  switch (kind) {
+    case 'link-down':
+      if (alive.length === 0) return false;
+      m.injected = kind;
+      for (const c of alive) c.socket?.destroy();
+      return true;
+    case 'channel-down':
+      if (alive.length === 0) return false;
+      if (alive.length === 1) m.injected = kind;
+      alive[0]!.socket?.destroy();
+      return true;
+    case 'dest-crash':
+      m.injected = kind;
+      if (m.receiver) m.receiver.signal('SIGKILL');
+      else if (m.link) m.link.tell({ t: 'fault', kind: 'crash' });
+      else return false;
+      return true;
+    case 'dest-storage-error':
+      if (!m.link) return false;
+      m.link.tell({ t: 'fault', kind: 'dest-storage-error' });
+      return true;
+    case 'stall': {
+      if (!m.receiver) return false;
+      m.injected = kind;
+      const r = m.receiver;
+      r.signal('SIGSTOP');
+      setTimeout(() => r.signal('SIGCONT'), m.s.timing.stallTime * 1000).unref();
+      return true;
+    }
+    case 'auth-failure':
+      return false; // only when the channels connect (setup)
   }
 }

@@ -13,6 +13,7 @@ import { formatEndpoint } from '../../transport/tcp/address.js';
 import type { Request } from './protocol.js';
 import type { RealRun } from './options.js';
 import type { RealMigration } from './driver.js';
+import { adminRequest } from './destination.js';
 
 /** Ask the destination something after the migration: over the session if it still lives, else anew. */
 async function askDestination(m: RealMigration, req: Request): Promise<Record<string, unknown>> {
@@ -24,7 +25,7 @@ async function askDestination(m: RealMigration, req: Request): Promise<Record<st
       /* fall back to a fresh session */
     }
   }
-  return m.admin(req, timeout);
+  return adminRequest(m, req, timeout);
 }
 
 export async function finishRun(m: RealMigration): Promise<RealRun> {
