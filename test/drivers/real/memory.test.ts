@@ -33,6 +33,14 @@ describe('real memory migration (loopback)', () => {
     expect(r.result.rounds[1]!.pages_sent).toBeGreaterThan(1000);
   });
 
+  it('gives up on a guest that does not converge (--on-no-converge abort): it stays on the source, intact', async () => {
+    const r = await realRun({ memory: '64MiB', workload: 'churn', maxPasses: '3', downtimeLimit: '1ms', onNoConverge: 'abort' }, { channels: 2 });
+    expect(r.result).toMatchObject({ outcome: 'rolled_back', rollback_reason: 'no_convergence', vm_running_on: 'source', downtime_ms: 0, invariants_ok: true, destination_files_left: 0 });
+    await r.source!.guest.pause();
+    expect(r.source!.guest.checkIntact().ok).toBe(true);
+    expect(r.destFiles()).toEqual([]);
+  });
+
   it('iterates under the qemu policy with auto-converge on a rate-limited link, and verifies', async () => {
     const r = await realRun(
       { memory: '64MiB', workload: 'custom', dirtyRate: '20000pages/s', workingSet: '32MiB', zeroFraction: '0.2', policy: 'qemu', autoConverge: true, downtimeLimit: '50ms' },
