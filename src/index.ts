@@ -20,3 +20,9 @@ export { MemorySink, FileSink, DiscardSink, type Sink } from './transport/tcp/si
 export { ProtocolError } from './transport/tcp/frame.js';
 export { AuthError, loadKey } from './transport/tcp/auth.js';
 export type { CommitResult, CommitStatus } from './transport/tcp/messages.js';
+export { migrateReal } from './drivers/real/driver.js';
+export type { RealOptions, RealRun, RealMeasured } from './drivers/real/options.js';
+export { predict, type Prediction } from './drivers/real/predict.js';
+export { MigrationEndpoint, type EndpointOptions } from './drivers/real/endpoint.js';
+export { RealGuest } from './guest/real/guest.js';
+export { simVerified } from './result.js';

@@ -71,5 +71,20 @@ export interface MigrationResult {
   invariants_ok: boolean;
   /** Broken invariants, joined by '; ' (null when all held). */
   invariant_violations: string | null;
+  /**
+   * The move was verified byte for byte: real engine, SHA-256 of the destination's memory (and, for
+   * storage moves, disk) equal to the source's at the pause; sim, the same meaning from its version
+   * checks (`simVerified`). Null when the run rolled back.
+   */
+  verified: boolean | null;
   rounds: RoundRecord[];
+}
+
+/**
+ * The simulator's `verified`: true when a completed run's memory check held (`memory_verified` not
+ * false) and no storage write was lost; null when the run rolled back.
+ */
+export function simVerified(r: Pick<MigrationResult, 'outcome' | 'memory_verified' | 'writes_lost'>): boolean | null {
+  if (r.outcome !== 'completed') return null;
+  return r.memory_verified !== false && r.writes_lost === 0;
 }

@@ -8,7 +8,7 @@ import { readVmSpec, shorthandSpec, type VmSpec } from './guest/files.js';
 import { resolveWorkload, type Extent, type WorkloadSpec } from './guest/workload.js';
 import { parseFault, type FaultSpec } from './migration/faults.js';
 import { getEndpoint, type StorageEndpoint } from './storage/endpoints.js';
-import { getNetwork, NETWORK_DEFAULTS, withOverrides, type Network } from './network/index.js';
+import { getNetwork, measuredLink, NETWORK_DEFAULTS, withOverrides, type Network } from './network/index.js';
 import { POLICY_DEFAULTS, type PolicyConfig } from './migration/policy.js';
 import type { NoConvergeAction } from './migration/precopy.js';
 import { MODES, POLICIES, TRANSPORTS, type Mode, type PolicyName, type TransportName } from './result.js';
@@ -151,6 +151,12 @@ export const OPTIONS = {
   mtu: { flag: '--mtu', form: 'BYTES', help: 'Ethernet MTU (9000 for jumbo frames)', default: String(NETWORK_DEFAULTS.mtu), parse: positiveInt },
   rtt: { flag: '--rtt', form: 'DURATION', help: "override the network's TCP round trip", parse: nonNegative(parseDuration, 'a duration such as 150us') },
   streamCap: { flag: '--stream-cap', form: 'RATE', help: 'throughput of one TCP stream (one core)', default: `${(NETWORK_DEFAULTS.streamCap * 8) / 1e9}Gbit/s`, parse: positive(parseRate, 'a positive rate such as 4Gbit/s') },
+  linkRate: {
+    flag: '--link-rate',
+    form: 'RATE',
+    help: 'replace the network with one link of this payload rate and no per-stream cap (replays a measured link; --network and --stream-cap are then ignored)',
+    parse: positive(parseRate, 'a positive rate such as 9.2Gbit/s'),
+  },
   dirtyRate: { flag: '--dirty-rate', form: 'RATE', help: 'page writes per second (25000pages/s, or bytes: 100MB/s)', parse: nonNegative(parseRate, 'a non-negative rate such as 25000pages/s or 100MB/s') },
   workingSet: { flag: '--working-set', form: 'SIZE|PCT', help: 'region the workload writes (2GiB, or 25% of memory)', parse: extent },
   hotFraction: { flag: '--hot-fraction', form: 'FRACTION', help: 'share of the working set that is hot (0: uniform)', parse: parseFraction },
@@ -243,7 +249,11 @@ export function resolveScenario(input: ScenarioInput, naming: Naming = flagNamin
   // Parse every value before the lookups below, so an error names the flag that holds the bad value.
   const overrides = { mtu: v<number>('mtu'), rtt: v<number | undefined>('rtt'), streamCap: v<number>('streamCap') };
   const networkName = v<string>('network');
-  const network = rename('network', () => withOverrides(getNetwork(networkName), overrides));
+  const linkRate = v<number | undefined>('linkRate');
+  const network =
+    linkRate !== undefined
+      ? rename('linkRate', () => measuredLink(linkRate, { mtu: overrides.mtu, ...(overrides.rtt !== undefined ? { rtt: overrides.rtt } : {}) }))
+      : rename('network', () => withOverrides(getNetwork(networkName), overrides));
   const dirtyRate = v<number | undefined>('dirtyRate');
   const workloadOverrides = {
     dirtyRate: dirtyRate === undefined ? undefined : dirtyRate / PAGE_SIZE,

@@ -19,7 +19,9 @@ import type { Phase } from './faults.js';
 import { PrecopyCore, type MemoryAction, type MemoryEvent, type PrecopyConfig, type PrecopySummary } from './precopy.js';
 import { StorageMirror } from './storage.js';
 
-export type Cause = 'link_down' | 'all_channels_lost' | 'dest_crash' | 'dest_storage_error' | 'auth_failure' | 'stall_timeout' | 'no_convergence';
+/** Why a migration rolled back. `dest_refused` (real engine only): the destination refused a step for a
+ *  reason of its own (it names it), such as too little memory for the VM. */
+export type Cause = 'link_down' | 'all_channels_lost' | 'dest_crash' | 'dest_storage_error' | 'auth_failure' | 'stall_timeout' | 'no_convergence' | 'dest_refused';
 
 export interface MigrationConfig {
   mode: Mode;

@@ -135,3 +135,24 @@ export function withOverrides(network: Network, o: { mtu?: number; rtt?: number;
   }
   return n;
 }
+
+/**
+ * One link of the given payload rate (bytes/s), with no per-stream cap: `--link-rate`, which replays a
+ * measured link (such as the real engine's loopback goodput) in the simulator. The NIC's line rate is the
+ * payload rate over the TCP protocol efficiency at the MTU, so that `payloadRate` gives back `rate`.
+ */
+export function measuredLink(rate: number, o: { mtu?: number; rtt?: number } = {}): Network {
+  if (!(rate > 0) || !Number.isFinite(rate)) throw new InputError({ source: '--link-rate', expected: 'a positive rate such as 9.2Gbit/s', got: rate });
+  const mtu = o.mtu ?? NETWORK_DEFAULTS.mtu;
+  const efficiency = protocolEfficiency(mtu, 'tcp');
+  const gbit = (rate * 8) / 1e9;
+  return {
+    name: `link-${Number(gbit.toPrecision(4))}gbit`,
+    description: 'one link of a measured payload rate, no per-stream cap',
+    nics: [{ name: 'link', lineRate: rate / efficiency, rss: false, rdma: false }],
+    rtt: o.rtt ?? NETWORK_DEFAULTS.rtt10g,
+    rdmaRtt: NETWORK_DEFAULTS.rdmaRtt,
+    mtu,
+    streamCap: Number.POSITIVE_INFINITY,
+  };
+}

@@ -46,7 +46,8 @@ const keyOf = (b: BenchRun): Row => ({
 export function benchRunRecords(runs: readonly BenchRun[]): Row[] {
   return runs.map((b) => {
     const row: Row = { ...keyOf(b), harness_wall_ms: Math.round(b.wallMs * 1000) / 1000 };
-    for (const c of RUN_COLUMNS) row[c] = b.result[c];
+    const result = b.result;
+    for (const c of RUN_COLUMNS) row[c] = result[c];
     return row;
   });
 }

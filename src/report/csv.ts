@@ -48,6 +48,7 @@ export const RUN_COLUMNS = [
   'cleanup_pending',
   'invariants_ok',
   'invariant_violations',
+  'verified',
 ] as const satisfies readonly (keyof MigrationResult)[];
 
 export const ROUND_COLUMNS = ['round', 'phase', 'start_s', 'duration_s', 'pages_sent', 'bytes_sent', 'dirty_pages_after', 'throttle'] as const satisfies readonly (keyof RoundRecord)[];

@@ -12,6 +12,8 @@ export const COMMANDS: Record<string, () => Promise<Register>> = {
   channels: async () => (await import('./channels.js')).registerChannels,
   serve: async () => (await import('./serve.js')).registerServe,
   send: async () => (await import('./send.js')).registerSend,
+  migrate: async () => (await import('./migrate.js')).registerMigrate,
+  'migrate-receiver': async () => (await import('./migrate-receiver.js')).registerMigrateReceiver,
 };
 
 /** Register `only` when it names a command, else every command (for --help, --version, a typo). */

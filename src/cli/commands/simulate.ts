@@ -36,6 +36,7 @@ export function formatResult(r: MigrationResult): string {
     ['pings', `${r.pings_sent} sent, ${r.missed_pings} missed, longest gap ${formatDuration(r.max_ping_gap_ms / 1000)}`],
     ['tcp session', `longest stall ${formatDuration(r.tcp_max_stall_ms / 1000)}, ${r.tcp_sessions_dropped} dropped`],
     ['memory verified', yesNo(r.memory_verified)],
+    ['verified', yesNo(r.verified ?? null)],
   ];
   if (r.storage_bytes_copied > 0 || r.mode === 'shared-nothing' || r.mode === 'storage') {
     pairs.push(['storage copied', `${formatBytes(r.storage_bytes_copied)} of ${formatBytes(r.disk_bytes)} in ${formatDuration(r.storage_copy_time_s)}`]);

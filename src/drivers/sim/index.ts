@@ -10,7 +10,7 @@
 import { diskBytes } from '../../guest/files.js';
 import { pingProbe, tcpProbe, type Outage } from '../../probes/index.js';
 import { Rng } from '../../random/index.js';
-import type { MigrationResult } from '../../result.js';
+import { simVerified, type MigrationResult } from '../../result.js';
 import type { Scenario } from '../../scenario.js';
 import { runOnce, type ResolvedFault, type RunOutput } from './run.js';
 
@@ -89,6 +89,7 @@ function toResult(s: Scenario, out: RunOutput): MigrationResult {
     cleanup_pending: sum.cleanupPending,
     invariants_ok: violations.length === 0,
     invariant_violations: violations.length > 0 ? violations.join('; ') : null,
+    verified: simVerified({ outcome: sum.outcome, memory_verified: memoryMode && completed ? out.memoryVerified : null, writes_lost: out.writesLost }),
     rounds: (mem?.rounds ?? []).map((r) => ({ ...r, start_s: ns(r.start_s), duration_s: ns(r.duration_s), bytes_sent: Math.round(r.bytes_sent) })),
   };
 }

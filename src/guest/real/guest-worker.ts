@@ -1,11 +1,12 @@
 // The real guest: a worker thread that writes to its RAM following a workload's regions and rates, and
 // marks each written page in the shared dirty bitmap after writing it (as a hypervisor's dirty log sees
-// a guest write). It checks the control block every millisecond: pause (acknowledged, then it waits),
-// throttle, stop.
+// a guest write). The writes follow GuestWriter's deterministic sequence; `writes` counts them exactly
+// once the guest is paused, so the RAM can be checked against a replay (writer.ts). It checks the
+// control block every millisecond: pause (acknowledged, then it waits), throttle, stop.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { Rng } from '../../random/index.js';
 import { PAGE_SIZE } from '../../units/index.js';
+import { GuestWriter } from './writer.js';
 import { CTL, GuestRam, PAUSED, PAUSE_REQUESTED, RUN, STOPPED, STOP_REQUESTED, type RamDescriptor } from './ram.js';
 
 export interface GuestWorkerData {
@@ -17,23 +18,16 @@ export interface GuestWorkerData {
 const data = workerData as GuestWorkerData;
 const ram = GuestRam.attach(data.ram);
 const ctl = ram.control;
-const rng = Rng.stream(data.seed, 'real-guest');
-const total = data.regions.reduce((s, r) => s + r.rate, 0);
-const cumulative = data.regions.map((_, i) => data.regions.slice(0, i + 1).reduce((s, r) => s + r.rate, 0) / (total || 1));
+const writer = new GuestWriter(data.regions, data.seed);
+const total = writer.rate;
 const words = ram.segments.map((s) => new Uint32Array(s));
 const pagesPerSegment = GuestRam.pagesPerSegment;
-let counter = 1;
+const WORDS_PER_PAGE = PAGE_SIZE / 4;
 
 function writeOne(): void {
-  const u = rng.next();
-  let i = 0;
-  while (i < cumulative.length - 1 && u >= cumulative[i]!) i++;
-  const r = data.regions[i]!;
-  const p = r.start + rng.int(r.count);
-  const seg = words[Math.floor(p / pagesPerSegment)]!;
-  const word = ((p % pagesPerSegment) * PAGE_SIZE) / 4 + rng.int(PAGE_SIZE / 4);
-  counter = (counter + 1) >>> 0 || 1;
-  seg[word] = counter;
+  writer.next();
+  const p = writer.page;
+  words[Math.floor(p / pagesPerSegment)]![(p % pagesPerSegment) * WORDS_PER_PAGE + writer.word] = writer.value;
   ram.markDirty(p); // after the write: a sync that clears the bit before this point sees the write next time
 }
 

@@ -9,16 +9,28 @@ import { Rng } from '../../random/index.js';
 import { CTL, GuestRam, PAUSED, PAUSE_REQUESTED, RUN, STOPPED, STOP_REQUESTED } from './ram.js';
 import type { GuestWorkerData } from './guest-worker.js';
 import { compiledSibling } from './worker-url.js';
+import { expectedRamSha256, type WriterRegion } from './writer.js';
 
 // Atomics.waitAsync exists in Node 20 but TypeScript types it only from lib ES2024, which would also admit
 // APIs Node 20 lacks; type just this one function.
 type WaitAsync = (a: Int32Array, index: number, value: number, timeout?: number) => { async: boolean; value: Promise<string> | string };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
+export interface GuestSpec {
+  bytes: number;
+  zeroFraction: number;
+  seed: number;
+  regions: WriterRegion[];
+}
+
 export class RealGuest {
+  private stopped = false;
+
   private constructor(
     readonly ram: GuestRam,
     private readonly worker: Worker,
+    /** What the guest is made of: enough to rebuild its RAM from its write count (writer.ts). */
+    readonly spec: GuestSpec,
   ) {}
 
   static async start(o: { bytes: number; workload: WorkloadSpec; seed: number }): Promise<RealGuest> {
@@ -33,11 +45,31 @@ export class RealGuest {
     });
     worker.removeAllListeners('exit');
     worker.removeAllListeners('error');
-    return new RealGuest(ram, worker);
+    return new RealGuest(ram, worker, { bytes: o.bytes, zeroFraction: o.workload.zeroFraction, seed: o.seed, regions: data.regions });
   }
 
+  /** Writes done so far (exact while the guest is paused or stopped). */
   get writes(): number {
-    return Atomics.load(this.ram.control, CTL.writes);
+    return Atomics.load(this.ram.control, CTL.writes) >>> 0;
+  }
+
+  /**
+   * Check the RAM against a replay of the guest's own writes (the guest must be paused or stopped): its
+   * SHA-256 must equal that of the initial image with exactly `writes` writes applied. This proves that
+   * nothing but the guest touched its memory (a migration that rolled back left it intact). Costs a
+   * second copy of the RAM while it runs.
+   */
+  checkIntact(): { ok: boolean; writes: number; sha256: string; expected: string } {
+    const state = Atomics.load(this.ram.control, CTL.state);
+    if (state !== PAUSED && state !== STOPPED) throw new MigbenchError('E_STATE', 'checkIntact() needs a paused or stopped guest');
+    const writes = this.writes;
+    const sha256 = this.ram.sha256();
+    const expected = expectedRamSha256({ ...this.spec, writes });
+    return { ok: sha256 === expected, writes, sha256, expected };
+  }
+
+  get running(): boolean {
+    return !this.stopped && Atomics.load(this.ram.control, CTL.state) === RUN;
   }
 
   /** Ask the guest to pause and wait until it has (no write happens after this resolves). */
@@ -63,6 +95,8 @@ export class RealGuest {
   }
 
   async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
     const ctl = this.ram.control;
     Atomics.store(ctl, CTL.state, STOP_REQUESTED);
     Atomics.notify(ctl, CTL.state);

@@ -10,6 +10,7 @@ import { popcount32 } from '../memory.js';
 import { PAGE_SIZE } from '../../units/index.js';
 
 export const SEGMENT_BYTES = 2 ** 30;
+const ZERO_PAGES = Buffer.alloc(32 * PAGE_SIZE);
 const PAGES_PER_SEGMENT = SEGMENT_BYTES / PAGE_SIZE;
 
 /** Control block slots (Int32). */
@@ -43,6 +44,7 @@ export class GuestRam {
   readonly bytes: number;
   readonly segments: SharedArrayBuffer[];
   private readonly views: Uint8Array[];
+  private readonly words: Uint32Array[];
   /** One bit per page, set by the guest after it writes the page. */
   readonly bitmap: Int32Array;
   readonly control: Int32Array;
@@ -53,6 +55,7 @@ export class GuestRam {
     this.pages = d.bytes / PAGE_SIZE;
     this.segments = d.segments;
     this.views = d.segments.map((s) => new Uint8Array(s));
+    this.words = d.segments.map((s) => new Uint32Array(s));
     this.bitmap = new Int32Array(d.bitmap);
     this.control = new Int32Array(d.control);
   }
@@ -79,6 +82,12 @@ export class GuestRam {
       const zero = needed > 0 && rng.next() * (blocks - b) < needed;
       if (zero) {
         needed--;
+        // Touch it anyway: a running VM's memory is resident. Untouched, every first read of a zero page
+        // during round 0 would fault (measured: 180 ms instead of 61 ms to scan 512 MiB, 90% zero).
+        const first = b * blockPages;
+        const n = Math.min(pages, first + blockPages) - first;
+        const seg = ram.views[Math.floor(first / PAGES_PER_SEGMENT)]!;
+        seg.fill(0, (first % PAGES_PER_SEGMENT) * PAGE_SIZE, ((first % PAGES_PER_SEGMENT) + n) * PAGE_SIZE);
         continue;
       }
       for (let p = b * blockPages; p < Math.min(pages, (b + 1) * blockPages); p++) {
@@ -119,10 +128,21 @@ export class GuestRam {
   }
 
   isZeroPage(p: number): boolean {
-    const v = this.page(p);
-    const w = new BigUint64Array(v.buffer, v.byteOffset, PAGE_SIZE / 8);
-    for (let i = 0; i < w.length; i++) if (w[i] !== 0n) return false;
-    return true;
+    const seg = Math.floor(p / PAGES_PER_SEGMENT);
+    const base = (p % PAGES_PER_SEGMENT) * (PAGE_SIZE / 4);
+    const w = this.words[seg]!;
+    // Most non-zero pages differ from zero in their first word; check a few before the full compare.
+    if (w[base] !== 0 || w[base + 1023] !== 0 || w[base + 511] !== 0) return false;
+    const off = (p % PAGES_PER_SEGMENT) * PAGE_SIZE;
+    return ZERO_PAGES.subarray(0, PAGE_SIZE).equals(this.views[seg]!.subarray(off, off + PAGE_SIZE));
+  }
+
+  /** Whether pages [first, first + count) are all zero; they must lie in one segment, count <= 32. */
+  isZeroRange(first: number, count: number): boolean {
+    const seg = Math.floor(first / PAGES_PER_SEGMENT);
+    const off = (first % PAGES_PER_SEGMENT) * PAGE_SIZE;
+    if (this.words[seg]![off / 4] !== 0) return false;
+    return ZERO_PAGES.subarray(0, count * PAGE_SIZE).equals(this.views[seg]!.subarray(off, off + count * PAGE_SIZE));
   }
 
   /** The guest's side of dirty logging: the page was written. */
@@ -149,6 +169,14 @@ export class GuestRam {
       if (m !== 0) n += popcount32(m);
     }
     return n;
+  }
+
+  /** SHA-256 (hex) of bytes [at, at + length), which must lie in one segment (used to locate differences). */
+  hashRange(at: number, length: number): string {
+    const seg = this.views[Math.floor(at / SEGMENT_BYTES)]!;
+    const off = at % SEGMENT_BYTES;
+    if (off + length > seg.length) throw new StateError('a hashed range may not cross a RAM segment');
+    return createHash('sha256').update(seg.subarray(off, off + length)).digest('hex');
   }
 
   /** SHA-256 of the whole RAM (hex). */

@@ -116,6 +116,7 @@ export class Conn implements SessionChannel {
     const s = this.session!;
     this.bytes += h.length;
     if (!this.body) {
+      s.sink.chunkWritten?.(h.offset, h.length);
       s.recordWrite(h.offset, h.length);
       this.acks.push(h.seq);
       return;

@@ -63,6 +63,8 @@ interface Region {
   offset: number;
   data: Buffer;
   left: number;
+  /** Called once every byte of the region is acknowledged (written by the receiver). */
+  done: (() => void) | undefined;
 }
 
 interface Pending {
@@ -166,15 +168,20 @@ export class SenderSession extends EventEmitter {
     };
   }
 
-  /** Queue `data` for [offset, offset + data.length). Keep `data` unchanged until flush() resolves.
-   * Resolves when the queue has room (backpressure); rejects when every channel is lost. */
-  write(offset: number, data: Uint8Array): Promise<void> {
+  /** Queue `data` for [offset, offset + data.length). Keep `data` unchanged until flush() resolves, or
+   * until `onWritten` is called: once every byte of this write has been written by the receiver (not
+   * called if the session fails first). Resolves when the queue has room (backpressure); rejects when
+   * every channel is lost. */
+  write(offset: number, data: Uint8Array, onWritten?: () => void): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new StateError('sender session is closed'));
     if (offset + data.length > this.o.size) return Promise.reject(new StateError(`write [${offset}, ${offset + data.length}) past the declared size ${this.o.size}`));
-    if (data.length === 0) return Promise.resolve();
+    if (data.length === 0) {
+      onWritten?.();
+      return Promise.resolve();
+    }
     const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    const region: Region = { offset, data: buf, left: buf.length };
+    const region: Region = { offset, data: buf, left: buf.length, done: onWritten };
     this.striper.enqueue(offset, buf.length, region);
     this.queued += buf.length;
     this.pump();
@@ -362,7 +369,10 @@ export class SenderSession extends EventEmitter {
       const region = this.seqRegion.get(seq)!;
       this.seqRegion.delete(seq);
       region.left -= n;
-      if (region.left === 0) this.queued -= region.data.length;
+      if (region.left === 0) {
+        this.queued -= region.data.length;
+        region.done?.();
+      }
     }
     ch.lastAck = now;
     this.lastAckAt = now;

@@ -19,6 +19,12 @@ export interface Sink {
   digest(size: number): Promise<Buffer | null>;
   /** Finish: keep the result (`ok`) or throw away a partial one. */
   finish(ok: boolean): Promise<void>;
+  /**
+   * Optional, synchronous sinks: a whole DATA chunk [offset, offset + length) was written and its CRC
+   * checked; called before the chunk is acknowledged (a sink that interprets chunks, such as the real
+   * migration's page packets, acts here rather than on pieces whose checksum is not yet known).
+   */
+  chunkWritten?(offset: number, length: number): void;
 }
 
 /** Guest-memory-like destination: a declared size, segmented in 1 GiB pieces. */

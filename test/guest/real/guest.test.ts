@@ -60,3 +60,34 @@ describe('real guest worker', () => {
     }
   });
 });
+
+describe('real guest replay check', () => {
+  it('its RAM equals the initial image with exactly its counted writes applied; any other change is caught', async () => {
+    const workload = resolveWorkload('oltp', { dirtyRate: 50_000 });
+    const guest = await RealGuest.start({ bytes: 8 * MiB, workload, seed: 5 });
+    try {
+      await new Promise((r) => setTimeout(r, 150));
+      await guest.pause();
+      const a = guest.checkIntact();
+      expect(a.writes).toBeGreaterThan(100);
+      expect(a.ok).toBe(true);
+      guest.resume();
+      await new Promise((r) => setTimeout(r, 100));
+      await guest.pause();
+      const b = guest.checkIntact();
+      expect(b.writes).toBeGreaterThan(a.writes);
+      expect(b.ok).toBe(true);
+      // One byte the guest did not write: the check fails.
+      const page = guest.ram.page(17);
+      page[100] = page[100]! ^ 0x5a;
+      expect(guest.checkIntact().ok).toBe(false);
+      page[100] = page[100]! ^ 0x5a;
+      expect(() => {
+        guest.resume();
+        guest.checkIntact();
+      }).toThrow(/paused or stopped/);
+    } finally {
+      await guest.stop();
+    }
+  });
+});

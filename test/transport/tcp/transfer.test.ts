@@ -47,6 +47,29 @@ describe('TCP transfer', () => {
     expect(Buffer.compare(rx.sinks[0]!.read(0, data.length), data)).toBe(0);
   });
 
+  it('calls a write\'s onWritten once, after the receiver wrote all of it, also when a channel failed over', async () => {
+    rx = await startReceiver();
+    const data = randomData(4_000_000);
+    const s = await SenderSession.open({ targets: [rx.ep], channelsPerTarget: 2, key: KEY, size: data.length, chunkSize: 65536 });
+    const calls: number[] = [];
+    const pieces = 8;
+    const piece = data.length / pieces;
+    for (let i = 0; i < pieces; i++) {
+      await s.write(i * piece, data.subarray(i * piece, (i + 1) * piece), () => {
+        // Called only once the receiver holds these bytes.
+        expect(Buffer.compare(rx!.sinks[0]!.read(i * piece, piece), data.subarray(i * piece, (i + 1) * piece))).toBe(0);
+        calls.push(i);
+      });
+      if (i === 3) s.channels[0]!.socket?.destroy();
+    }
+    await s.flush();
+    s.close();
+    expect([...calls].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    let empty = 0;
+    await s.write(0, new Uint8Array(0), () => empty++).catch(() => undefined);
+    expect(empty).toBe(0); // closed: rejected, never called
+  });
+
   it('writes a file atomically (temp file renamed after the verified commit); a bad hash leaves no file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'migbench-rx-'));
     let n = 0;

@@ -1,0 +1,121 @@
+// `npm run bench:real`: real migrations on loopback (512 MiB guest; idle, web, oltp; 1, 2 and 4 channels;
+// the link limited to 1 Gbit/s and unlimited), each beside the simulator's prediction over the link it
+// measured, then the headline case (a 1 GiB web guest, 4 channels, unlimited, 3 runs) checked against the
+// targets. Writes reports/real/<UTC timestamp>/ (runs.csv, rounds.csv, summary.csv, report.html,
+// meta.json, sim-runs.csv, comparison.csv); reports/real/latest points to the newest complete one.
+//
+//   npm run bench:real -- [--memory 512MiB] [--workloads idle,web,oltp] [--channels 1,2,4]
+//                         [--rates 1Gbit/s,none] [--repeats 1] [--headline-repeats 3] [--name NAME]
+//                         [--no-reserve]   (the local destination faults its memory in as data arrives)
+
+import { join, resolve } from 'node:path';
+import { packageRoot } from '../src/bench/paths.js';
+import { COMPARISON_COLUMNS, comparisonRow, planReal, simBenchRun, type RealPlanned } from '../src/bench/real.js';
+import type { BenchRun } from '../src/bench/runner.js';
+import type { Row } from '../src/bench/columns.js';
+import { migrateReal } from '../src/drivers/real/driver.js';
+import { predict } from '../src/drivers/real/predict.js';
+import { benchRunsCsv } from '../src/report/bench-csv.js';
+import { checkReportName, defaultReportName, writeBenchReport } from '../src/report/bench-report.js';
+import { toCsv } from '../src/report/csv.js';
+import { writeFileAtomic } from '../src/report/files.js';
+import { resolveScenario } from '../src/scenario.js';
+import { formatDuration, formatRate, parseRate, parseSize } from '../src/units/index.js';
+
+const args = process.argv.slice(2);
+const arg = (name: string, def: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : def;
+};
+const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const memory = parseSize(arg('--memory', '512MiB'));
+const matrix = {
+  memory,
+  workloads: list(arg('--workloads', 'idle,web,oltp')),
+  channels: list(arg('--channels', '1,2,4')).map(Number),
+  rates: list(arg('--rates', '1Gbit/s,none')).map((r) => (r === 'none' ? null : parseRate(r))),
+  repeats: Number(arg('--repeats', '1')),
+  seed: Number(arg('--seed', '1')),
+};
+const headlineRepeats = Number(arg('--headline-repeats', '3'));
+const root = resolve(arg('--reports', join(packageRoot(), 'reports', 'real')));
+const name = args.includes('--name') ? checkReportName(arg('--name', '')) : defaultReportName(root);
+
+const main = planReal(matrix);
+const head = planReal({ memory: 2 ** 30, workloads: ['web'], channels: [4], rates: [null], repeats: headlineRepeats, seed: matrix.seed }, 'real-headline');
+// One plan for the report: the matrix, then the headline runs (indexes after the matrix's).
+const offset = main.plan.runs.length;
+const headRuns = head.runs.map((r) => ({ ...r, index: r.index + offset, scenario: { ...r.scenario, index: r.scenario.index + main.plan.scenarios.length } }));
+const plan = { ...main.plan, scenarios: [...main.plan.scenarios, ...headRuns.map((r) => r.scenario).filter((s, i, a) => a.findIndex((x) => x.key === s.key) === i)], runs: [...main.plan.runs, ...headRuns] };
+plan.totalScenarios = plan.scenarios.length;
+
+let stop = false;
+process.on('SIGINT', () => {
+  if (stop) process.exit(130);
+  stop = true;
+  process.stderr.write('\nbench:real: interrupted; finishing the run in flight, then writing what finished\n');
+});
+
+const real: BenchRun[] = [];
+const sims: BenchRun[] = [];
+const comparison: Row[] = [];
+const t0 = performance.now();
+const startedAt = new Date();
+process.stdout.write(`bench:real: ${plan.runs.length} real migrations on loopback (${matrix.workloads.join(', ')} x ${matrix.channels.join('/')} channels x ${matrix.rates.map((r) => (r === null ? 'unlimited' : formatRate(r))).join(', ')}; then ${headlineRepeats} x 1 GiB web), each beside the simulator over the measured link\n\n`);
+const header = `${'run'.padEnd(52)} ${'total s'.padStart(8)} ${'sim s'.padStart(7)} ${'ratio'.padStart(6)} ${'down ms'.padStart(8)} ${'sim ms'.padStart(7)} ${'ratio'.padStart(6)}  rounds  goodput     verified\n`;
+process.stdout.write(header);
+for (const p of plan.runs as RealPlanned[]) {
+  if (stop) break;
+  const input = { ...p.scenario.input, seed: String(p.seed) };
+  const scenario = resolveScenario(input);
+  const t = performance.now();
+  const run = await migrateReal({ scenario, channels: p.channels, destReserve: !args.includes('--no-reserve'), ...(p.rate !== null ? { rate: p.rate } : {}), probeBytes: p.rate === null ? 256 * 2 ** 20 : Math.min(256 * 2 ** 20, Math.round(p.rate * 1.5)) });
+  const wallMs = performance.now() - t;
+  const pred = predict(input, run);
+  real.push({ planned: p, result: run.result, wallMs });
+  if (pred) sims.push(simBenchRun(p, pred.record));
+  const row = comparisonRow(p, run, pred?.prediction ?? null);
+  comparison.push(row);
+  const f = (x: unknown, d: number) => (typeof x === 'number' ? x.toFixed(d) : 'n/a');
+  process.stdout.write(
+    `${p.runId.padEnd(52)} ${f(row['measured_total_time_s'], 3).padStart(8)} ${f(row['predicted_total_time_s'], 3).padStart(7)} ${f(row['total_time_ratio'], 2).padStart(6)} ` +
+      `${f(row['measured_downtime_ms'], 1).padStart(8)} ${f(row['predicted_downtime_ms'], 1).padStart(7)} ${f(row['downtime_ratio'], 2).padStart(6)}  ` +
+      `${String(run.result.precopy_rounds).padStart(2)}/${String(pred?.prediction.sim.precopy_rounds ?? '?').padEnd(3)} ${(run.measured.link_goodput_bps ? formatRate(run.measured.link_goodput_bps) : 'n/a').padEnd(11)} ${run.result.verified}\n`,
+  );
+}
+
+const outcome = { runs: real, interrupted: stop, failure: null, wallS: (performance.now() - t0) / 1000 };
+const written = writeBenchReport({ root, name, plan, matrix: main.matrix, matrixFile: 'bench/real.ts', outcome, threads: 1, startedAt, packageRoot: packageRoot() });
+writeFileAtomic(join(written.dir, 'sim-runs.csv'), benchRunsCsv(sims));
+writeFileAtomic(join(written.dir, 'comparison.csv'), toCsv(COMPARISON_COLUMNS, comparison));
+
+// The headline targets, on the 1 GiB web runs.
+const hl = comparison.filter((r) => String(r['scenario']).includes('/web/1GiB/'));
+if (hl.length > 0) {
+  const med = (k: string) => {
+    const xs = hl.map((r) => r[k]).filter((x): x is number => typeof x === 'number').sort((a, b) => a - b);
+    return xs.length ? xs[Math.floor((xs.length - 1) / 2)]! : NaN;
+  };
+  const down = med('measured_downtime_ms');
+  const bound = med('total_vs_goodput_bound');
+  const ratio = med('total_time_ratio');
+  const mark = (ok: boolean) => (ok ? 'met' : 'NOT MET');
+  process.stdout.write(
+    `\n1 GiB web guest, 4 channels, loopback (median of ${hl.length}; every run: downtime ${hl.map((r) => r['measured_downtime_ms']).join(', ')} ms):\n` +
+      `  downtime ${down.toFixed(1)} ms (target <= 300 ms): ${mark(down <= 300)}\n` +
+      `  total time / (guest size / link goodput) = ${bound.toFixed(2)} (target <= 1.3): ${mark(bound <= 1.3)}; total ${formatDuration(med('measured_total_time_s'))}, goodput ${formatRate(med('link_goodput_bps') / 8)}\n` +
+      `  simulator total time: measured / predicted = ${ratio.toFixed(2)}, predicted within ${(Math.abs(1 / ratio - 1) * 100).toFixed(1)}% of the measured (target <= 15%): ${mark(Math.abs(1 / ratio - 1) <= 0.15)}\n` +
+      `  (diagnostic: with round 0's own memory goodput, ${formatRate(med('round0_goodput_bps') / 8)}, as the link rate instead of the probe's: measured / predicted = ${med('total_time_ratio_r0').toFixed(2)})\n`,
+  );
+}
+const unverified = real.filter((r) => r.result.verified !== true).length;
+const r0 = comparison.map((r) => r['total_time_ratio']).filter((x): x is number => typeof x === 'number');
+const within = (rows: Row[], key: string) => rows.filter((r) => typeof r[key] === 'number' && Math.abs(1 / (r[key] as number) - 1) <= 0.15).length;
+const limited = comparison.filter((r) => r['rate_limit_bps'] !== null);
+const unlimited = comparison.filter((r) => r['rate_limit_bps'] === null);
+process.stdout.write(
+  `\nsimulator total time within 15% of the measured: ${within(limited, 'total_time_ratio')} of ${limited.length} rate-limited runs, ${within(unlimited, 'total_time_ratio')} of ${unlimited.length} unlimited ones` +
+    ` (with round 0's goodput as the rate: ${within(limited, 'total_time_ratio_r0')} and ${within(unlimited, 'total_time_ratio_r0')}); ${r0.length} compared\n`,
+);
+process.stdout.write(`\n${real.length} runs (${unverified === 0 ? 'all verified' : `${unverified} NOT verified`}) in ${outcome.wallS.toFixed(1)} s; reports in ${written.dir}/ (runs.csv, sim-runs.csv, comparison.csv, ...)\n`);
+if (unverified > 0 || stop) process.exitCode = stop ? 130 : 1;

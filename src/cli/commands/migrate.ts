@@ -1,0 +1,175 @@
+// `migbench migrate`: one real live migration of a running guest (memory, and with shared-nothing a disk
+// image) over the multichannel TCP transport, verified byte for byte. Without --to it starts a
+// destination (`migbench migrate-receiver`) on loopback. Exit 0: completed and verified; 3: rolled back
+// (the message names why) or not verified; 2: bad input.
+
+import type { Command } from 'commander';
+import { migrateReal } from '../../drivers/real/driver.js';
+import type { RealRun } from '../../drivers/real/options.js';
+import { predict, type Prediction } from '../../drivers/real/predict.js';
+import { InputError, MigbenchError } from '../../errors.js';
+import type { Cause } from '../../migration/orchestrator.js';
+import { resolveScenario, type OptionKey } from '../../scenario.js';
+import { parseAddresses, parseEndpoints } from '../../transport/tcp/address.js';
+import { KEY_ENV, loadKey } from '../../transport/tcp/auth.js';
+import { formatBytes, formatDuration, formatRate } from '../../units/index.js';
+import { keyValues } from '../../report/table.js';
+import { intFlag, rateFlag, sizeFlag } from '../flags.js';
+import type { Io } from '../io.js';
+import { addScenarioOptions, scenarioInputFrom } from '../options.js';
+import { formatResult } from './simulate.js';
+
+/** The scenario options that mean something to the real engine. */
+export const REAL_OPTION_KEYS: readonly OptionKey[] = [
+  'mode',
+  'memory',
+  'workload',
+  'policy',
+  'seed',
+  'maxPasses',
+  'downtimeLimit',
+  'autoConverge',
+  'onNoConverge',
+  'dirtyRate',
+  'workingSet',
+  'hotFraction',
+  'hotShare',
+  'zeroFraction',
+  'stateSize',
+  'configSize',
+  'switchover',
+  'pingInterval',
+  'tcpTimeout',
+  'tcpRtoMin',
+  'disk',
+  'diskAllocated',
+  'storageSegment',
+  'writeIops',
+  'ioSize',
+  'ioHotFraction',
+  'ioHotShare',
+  'fault',
+  'transferTimeout',
+  'destRestartTime',
+  'stallTime',
+];
+
+interface Flags {
+  channels: string;
+  rate?: string;
+  to?: string;
+  keyFile?: string;
+  bind?: string;
+  destDir?: string;
+  sourceDir?: string;
+  probe: string;
+  chunk: string;
+  window: string;
+  predict: boolean;
+  reserve: boolean;
+  json?: boolean;
+  quiet?: boolean;
+  [k: string]: unknown;
+}
+
+const CAUSES: Record<Cause, string> = {
+  link_down: 'the link to the destination went down',
+  all_channels_lost: 'every channel to the destination was lost',
+  dest_crash: 'the destination process died',
+  dest_storage_error: "the destination's storage failed",
+  auth_failure: 'the hosts failed to authenticate each other (pre-shared key)',
+  stall_timeout: 'the transfer made no progress for --transfer-timeout',
+  no_convergence: 'pre-copy did not converge (--on-no-converge abort)',
+  dest_refused: 'the destination refused the migration',
+};
+
+export function registerMigrate(program: Command, io: Io): void {
+  const cmd = program
+    .command('migrate')
+    .description('migrate a running guest for real (memory, device state and with shared-nothing a disk image) over striped TCP channels, verified byte for byte')
+    .option('--channels <n>', 'channels in total, spread over the --to addresses', '4')
+    .option('--rate <rate>', 'payload rate of the whole link, e.g. 1Gbit/s (token buckets shared by the channels); default unlimited')
+    .option('--to <addrs>', 'destination ADDR:PORT[,...] running `migbench migrate-receiver` (default: one started on loopback)')
+    .option('--key-file <file>', `pre-shared key file for --to (or the ${KEY_ENV} environment variable)`)
+    .option('--bind <addrs>', 'local address per --to address (or one for all)')
+    .option('--dest-dir <dir>', "local receiver: keep the destination's files here (default: a temporary directory)")
+    .option('--source-dir <dir>', 'where the source disk image is created (default: a temporary directory)')
+    .option('--probe <size>', 'bytes of the link probe before the migration (0: none; then no prediction)', '256MiB')
+    .option('--chunk <size>', 'transport chunk size', '1MiB')
+    .option('--window <size>', 'unacknowledged bytes per channel', '8MiB')
+    .option('--no-predict', 'do not simulate the same scenario with the measured link')
+    .option('--no-reserve', "local receiver: do not reserve the guest's memory (zeroed, faulted in) before the migration")
+    .option('--quiet', 'no progress lines on stderr')
+    .option('--json', 'print one JSON object: the result record, plus `real` (measurements) and `prediction`');
+  addScenarioOptions(cmd, REAL_OPTION_KEYS);
+  cmd.action(async (o: Flags) => {
+    const input = scenarioInputFrom(o, REAL_OPTION_KEYS);
+    input.memory ??= '1GiB';
+    if (input.mode === 'shared-nothing' && input.disk === undefined) throw new InputError({ source: '--disk', expected: 'a disk size for --mode shared-nothing (the real engine creates the image), such as 2GiB' });
+    const scenario = resolveScenario(input);
+    const channels = intFlag('--channels', o.channels, 1, 32);
+    const to = o.to !== undefined ? parseEndpoints(o.to, '--to') : undefined;
+    const key = loadKey({ ...(o.keyFile !== undefined ? { keyFile: o.keyFile } : {}), env: process.env });
+    if (to && !key) throw new InputError({ source: '--key-file', expected: `a pre-shared key file (or ${KEY_ENV}) to reach --to` });
+    const bind = o.bind !== undefined ? parseAddresses(o.bind, '--bind') : undefined;
+    if (bind && bind.length > 1 && bind.length !== (to?.length ?? 1)) throw new InputError({ source: '--bind', expected: 'one address, or one per --to address', got: o.bind });
+    const chunkSize = sizeFlag('--chunk', o.chunk, 4096);
+    if (chunkSize > 16 * 2 ** 20) throw new InputError({ source: '--chunk', expected: 'at most 16MiB', got: o.chunk });
+    const run = await migrateReal({
+      scenario,
+      channels,
+      ...(o.rate !== undefined ? { rate: rateFlag('--rate', o.rate) } : {}),
+      ...(to ? { to } : {}),
+      ...(key ? { key } : {}),
+      ...(bind ? { bind } : {}),
+      ...(o.destDir !== undefined ? { destDir: o.destDir } : {}),
+      ...(o.sourceDir !== undefined ? { sourceDir: o.sourceDir } : {}),
+      probeBytes: sizeFlag('--probe', o.probe, 0),
+      destReserve: o.reserve,
+      chunkSize,
+      window: sizeFlag('--window', o.window, 65536),
+      log: (line) => {
+        if (!o.quiet && !o.json) io.err(`migbench migrate: ${line}\n`);
+      },
+    });
+    const prediction = o.predict ? (predict(input, run)?.prediction ?? null) : null;
+    if (o.json) io.out(`${JSON.stringify({ ...run.result, real: run.measured, prediction })}\n`);
+    else io.out(human(run, prediction));
+    const failure = verdict(run);
+    if (failure) throw new MigbenchError('E_MIGRATION', failure);
+  });
+}
+
+/** Why the run is a failure (exit 3), or null. */
+export function verdict(run: RealRun): string | null {
+  const r = run.result;
+  if (r.outcome === 'rolled_back') {
+    const why = CAUSES[r.rollback_reason as Cause] ?? r.rollback_reason;
+    const intact = run.measured.source_intact;
+    const checks = [intact.memory === null ? null : `memory ${intact.memory ? 'intact' : 'NOT intact'}`, intact.disk === null ? null : `disk ${intact.disk ? 'intact' : 'NOT intact'}`].filter(Boolean).join(', ');
+    const broken = r.invariants_ok ? '' : `; BROKEN: ${r.invariant_violations}`;
+    return `migration rolled back (${r.rollback_reason}): ${why}${r.faults ? ` (fault ${r.faults})` : ''}; the VM keeps running on the source (${checks}), ${r.destination_files_left} file(s) left on the destination${broken}`;
+  }
+  if (r.verified !== true || !r.invariants_ok) return `migration completed but did not verify: ${r.invariant_violations ?? 'hashes differ'}`;
+  return null;
+}
+
+function human(run: RealRun, p: Prediction | null): string {
+  const r = run.result;
+  const m = run.measured;
+  const gbps = (b: number | null) => (b === null ? 'n/a' : formatRate(b));
+  const pairs: [string, string][] = [
+    ['engine', `real, ${m.channels} channel(s) to ${m.targets.join(', ')}${m.rate_bps ? `, limited to ${formatRate(m.rate_bps)}` : ''}`],
+    ['link probe', `${gbps(m.link_goodput_bps)} goodput, control round trip ${m.control_rtt_s === null ? 'n/a' : formatDuration(m.control_rtt_s)}`],
+    ['round 0', `${gbps(m.round0_goodput_bps)} of memory`],
+    ['phases', `config ${formatDuration(m.phases.config_s)}, storage copy ${formatDuration(m.phases.storage_copy_s)}, pre-copy ${formatDuration(m.phases.precopy_s)}, blackout ${formatDuration(m.phases.blackout_s)}, handoff+resume ${formatDuration(m.phases.handoff_s)}, clean-up ${formatDuration(m.phases.cleanup_s)}`],
+    ['verified', r.verified === null ? 'n/a (rolled back)' : r.verified ? `yes (SHA-256 of memory${r.mode === 'shared-nothing' ? ', disk' : ''} and device state equal; checked in ${formatDuration(m.verify_s)}, not counted)` : 'NO'],
+  ];
+  if (r.outcome === 'rolled_back') pairs.push(['source intact', `memory ${m.source_intact.memory}, disk ${m.source_intact.disk ?? 'n/a'} (replay of the guest's ${m.guest_writes} memory and ${m.disk_writes} disk writes)`]);
+  if (m.channels_failed.length > 0) pairs.push(['channels failed', `${m.channels_failed.join('; ')} (${formatBytes(m.bytes_resent)} re-sent)`]);
+  if (p) {
+    pairs.push(['simulator', `total ${formatDuration(p.sim.total_time_s)} (measured/predicted ${p.ratio.total_time.toFixed(2)}), downtime ${formatDuration(p.sim.downtime_ms / 1000)}${p.ratio.downtime === null ? '' : ` (${p.ratio.downtime.toFixed(2)})`}, ${p.sim.precopy_rounds} round(s)`]);
+    for (const n of p.notes) pairs.push(['', n]);
+  }
+  return formatResult(r) + '\n' + keyValues(pairs);
+}

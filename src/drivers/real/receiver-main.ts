@@ -1,0 +1,27 @@
+// The destination `migrate` starts on loopback: `node receiver-main.js DIR [RESERVE_BYTES]`, the key in
+// MIGBENCH_KEY.
+// Listens on 127.0.0.1 (a free port), prints {"listening": [...]}, exits when its standard input closes.
+
+import { loadKey } from '../../transport/tcp/auth.js';
+import { serveEndpoint } from './serve.js';
+
+const dir = process.argv[2];
+if (!dir) {
+  process.stderr.write('usage: receiver-main.js DIR (key in MIGBENCH_KEY)\n');
+  process.exit(2);
+}
+const key = loadKey({ env: process.env }); // a process entry point, like the CLI
+if (!key) {
+  process.stderr.write('receiver-main.js: MIGBENCH_KEY is not set\n');
+  process.exit(2);
+}
+await serveEndpoint({
+  listen: [{ host: '127.0.0.1', port: 0 }],
+  key,
+  dir,
+  reserve: Number(process.argv[3] ?? 0) || 0,
+  json: true,
+  stdinLifeline: true,
+  out: (t) => void process.stdout.write(t),
+  log: (l) => void process.stderr.write(`migbench migrate-receiver: ${l}\n`),
+});

@@ -1,0 +1,125 @@
+// `migbench migrate` and `migbench migrate-receiver` as processes (the compiled CLI; `npm test` builds it).
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../bin/migbench.js', import.meta.url));
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+const temp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'migbench-cli-real-'));
+  dirs.push(d);
+  return d;
+};
+
+interface Done {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], timeoutMs = 60_000): { child: ChildProcess; done: Promise<Done>; out: () => string } {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, MIGBENCH_KEY: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const done = new Promise<Done>((resolve) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+  });
+  return { child, done, out: () => stdout };
+}
+
+describe('migbench migrate', () => {
+  it('moves a guest on loopback and prints the result record with the measurements and the prediction (exit 0)', async () => {
+    const { code, stdout, stderr } = await cli(['migrate', '--memory', '64MiB', '--workload', 'web', '--channels', '2', '--probe', '16MiB', '--json']).done;
+    expect(code, stderr).toBe(0);
+    const r = JSON.parse(stdout);
+    expect(r).toMatchObject({ engine: 'real', outcome: 'completed', verified: true, memory_verified: true, memory_bytes: 64 * 2 ** 20 });
+    expect(r.real.link_goodput_bps).toBeGreaterThan(0);
+    expect(r.real.hashes.dest_ram).toBe(r.real.hashes.source_ram);
+    expect(r.prediction.sim.total_time_s).toBeGreaterThan(0);
+    expect(r.prediction.ratio.total_time).toBeCloseTo(r.total_time_s / r.prediction.sim.total_time_s, 6);
+  });
+
+  it('a fault rolls back: exit 3 with a message naming what happened', async () => {
+    const { code, stdout, stderr } = await cli(['migrate', '--memory', '64MiB', '--workload', 'oltp', '--channels', '2', '--probe', '0', '--fault', 'dest-crash@precopy:0.5']).done;
+    expect(code).toBe(3);
+    expect(stdout).toMatch(/rolled back \(dest_crash\)/);
+    expect(stderr).toMatch(/migbench: migration rolled back \(dest_crash\): the destination process died \(fault dest-crash@precopy:0.5\); the VM keeps running on the source \(memory intact\), 0 file\(s\) left on the destination/);
+  });
+
+  it('bad input exits 2 naming the flag', async () => {
+    const key = join(temp(), 'key');
+    writeFileSync(key, randomBytes(32).toString('hex'));
+    const cases: [string[], string][] = [
+      [['--mode', 'storage'], '--mode'],
+      [['--mode', 'shared-nothing'], '--disk'],
+      [['--to', '127.0.0.1:1'], '--key-file'],
+      [['--channels', '3', '--to', '127.0.0.1:1,127.0.0.1:2', '--key-file', key], '--channels'],
+      [['--fault', 'stall@precopy', '--to', '127.0.0.1:9', '--key-file', key], 'stall only with a local receiver'],
+      [['--memory', '1000'], '--memory'],
+      [['--rate', 'fast'], '--rate'],
+    ];
+    const done = await Promise.all(cases.map(([args]) => cli(['migrate', ...args]).done));
+    done.forEach((d, i) => {
+      expect(d.code, cases[i]![0].join(' ')).toBe(2);
+      expect(d.stderr).toContain(cases[i]![1]);
+    });
+  });
+
+  it('migrates to a separately started migrate-receiver (--to, key file), which survives a dest-crash (its supervisor restarts it) and refuses a wrong key', async () => {
+    const d = temp();
+    const key = join(d, 'key');
+    writeFileSync(key, `${randomBytes(32).toString('hex')}\n`);
+    const dest = join(d, 'dest');
+    mkdirSync(dest);
+    const rx = cli(['migrate-receiver', '--listen', '127.0.0.1:0', '--dir', dest, '--key-file', key, '--reserve', '64MiB', '--json']);
+    const end = Date.now() + 20_000;
+    while (!rx.out().includes('\n')) {
+      if (Date.now() > end || rx.child.exitCode !== null) throw new Error(`migrate-receiver did not start: ${(await rx.done).stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const addr = JSON.parse(rx.out().split('\n')[0]!).listening[0] as string;
+    const ok = await cli(['migrate', '--memory', '64MiB', '--workload', 'idle', '--to', addr, '--key-file', key, '--probe', '0', '--json']).done;
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ outcome: 'completed', verified: true, network: `${addr}-4ch` });
+    expect(readdirSync(dest).filter((f) => f.endsWith('.vmcx'))).toHaveLength(1);
+    // A second VM into the same reserved memory: it must be zeroed again (zero pages are not sent).
+    const ok2 = await cli(['migrate', '--memory', '64MiB', '--workload', 'web', '--to', addr, '--key-file', key, '--probe', '0', '--json']).done;
+    expect(ok2.code, ok2.stderr).toBe(0);
+    expect(JSON.parse(ok2.stdout)).toMatchObject({ outcome: 'completed', verified: true });
+    expect(readdirSync(dest).filter((f) => f.endsWith('.vmcx'))).toHaveLength(2);
+    // The destination dies mid-copy: its supervisor restarts it, the restarted endpoint removes what the
+    // migration left, and the source, having waited for it, confirms that nothing is left.
+    const crash = await cli(['migrate', '--memory', '64MiB', '--workload', 'oltp', '--to', addr, '--key-file', key, '--probe', '0', '--fault', 'dest-crash@precopy:0.5', '--json']).done;
+    expect(crash.code).toBe(3);
+    const cr = JSON.parse(crash.stdout);
+    expect(cr).toMatchObject({ outcome: 'rolled_back', rollback_reason: 'dest_crash', destination_files_left: 0, invariants_ok: true });
+    expect(readdirSync(dest).filter((f) => !f.endsWith('.vmcx'))).toEqual([]);
+    expect(readdirSync(dest)).toHaveLength(2);
+    const again = await cli(['migrate', '--memory', '64MiB', '--workload', 'idle', '--to', addr, '--key-file', key, '--probe', '0', '--json']).done;
+    expect(again.code, again.stderr).toBe(0);
+    // A wrong key is refused by the receiver before anything moves.
+    const badKey = join(d, 'bad');
+    writeFileSync(badKey, randomBytes(32).toString('hex'));
+    const bad = await cli(['migrate', '--memory', '64MiB', '--workload', 'idle', '--to', addr, '--key-file', badKey, '--probe', '0']).done;
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toMatch(/cannot reach the destination .*authentication failed/);
+    rx.child.kill('SIGTERM');
+    await rx.done;
+  });
+});

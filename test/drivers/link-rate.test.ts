@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { simulate } from '../../src/drivers/sim/index.js';
+import { measuredLink } from '../../src/network/index.js';
+import { resolveScenario } from '../../src/scenario.js';
+import { buildLink } from '../../src/transport/model.js';
+
+describe('--link-rate', () => {
+  it('replaces the network with one link of exactly that payload rate and no stream cap', () => {
+    const s = resolveScenario({ linkRate: '6Gbit/s', network: '1g', streamCap: '1Gbit/s' });
+    expect(s.network.name).toBe('link-6gbit');
+    expect(s.network.nics).toHaveLength(1);
+    for (const t of ['tcp', 'smb'] as const) {
+      const link = buildLink(s.network, t);
+      expect(link.channels).toHaveLength(1);
+      expect(link.rate).toBeCloseTo(0.75e9, 0);
+    }
+    expect(measuredLink(1e9, { mtu: 9000 }).nics[0]!.lineRate).toBeGreaterThan(1e9);
+  });
+
+  it('keeps --rtt and --mtu, and rejects a bad rate naming the flag', () => {
+    const s = resolveScenario({ linkRate: '1GB/s', rtt: '1ms' });
+    expect(s.network.rtt).toBe(0.001);
+    expect(() => resolveScenario({ linkRate: '0Gbit/s' })).toThrow(/--link-rate/);
+    expect(() => resolveScenario({ linkRate: 'fast' })).toThrow(/--link-rate/);
+  });
+
+  it('an idle VM with no zero pages takes memory / rate plus the fixed costs', () => {
+    const r = simulate(resolveScenario({ memory: '1GiB', workload: 'idle', zeroFraction: '0', linkRate: '1GB/s', transport: 'tcp', rtt: '0s', setupTime: '0s', cleanupTime: '0s', resumeTime: '0s', handoffTime: '0s', clusterUpdateTime: '0s', configSize: '0', stateSize: '0', dirtyRate: '0pages/s' }));
+    const pages = 2 ** 30 / 4096;
+    expect(r.total_time_s).toBeCloseTo((pages * (4096 + 8)) / 1e9, 3);
+    expect(r.network).toBe('link-8gbit');
+  });
+});
+
+describe('preset working sets', () => {
+  it("shrink to fit a VM smaller than the preset's working set (docs/workloads.md); the user's own must fit", () => {
+    const r = simulate(resolveScenario({ memory: '64MiB', workload: 'web', network: '10g', transport: 'tcp' }));
+    expect(r.outcome).toBe('completed');
+    expect(() => resolveScenario({ memory: '64MiB', workload: 'web', workingSet: '128MiB' })).toThrow(/--working-set/);
+  });
+});

@@ -1,0 +1,81 @@
+// Each fault of the real engine ends with the guest running on the source, its memory and disk equal to
+// a replay of its own writes (checked here, independently of the driver's own check), and no file of
+// the migration left on the destination.
+import { describe, expect, it } from 'vitest';
+import { expectedDiskSha256, fileSha256 } from '../../../src/guest/real/disk.js';
+import { resolveScenario, type ScenarioInput } from '../../../src/scenario.js';
+import { realRun, type TestRun } from './helpers.js';
+
+const MiB = 2 ** 20;
+const MEMORY: ScenarioInput = { memory: '96MiB', workload: 'oltp' };
+const STORAGE: ScenarioInput = { mode: 'shared-nothing', memory: '64MiB', disk: '64MiB', workload: 'oltp', writeIops: '1500', storageSegment: '4MiB' };
+
+/** The guest still runs on the source, and its memory (and disk) hold exactly its own writes. */
+async function expectSourceIntact(r: TestRun, input: ScenarioInput): Promise<void> {
+  const src = r.source!;
+  const before = src.guest.writes;
+  await new Promise((res) => setTimeout(res, 150));
+  expect(src.guest.writes).toBeGreaterThan(before); // running
+  await src.guest.pause();
+  const mem = src.guest.checkIntact();
+  expect(mem.ok).toBe(true);
+  if (src.disk) {
+    await src.disk.pause();
+    const s = resolveScenario(input);
+    const spec = { bytes: s.vm.files[1]!.size, allocated: 1, seed: s.seed, io: s.workload.io };
+    expect(fileSha256(src.diskPath!).sha256).toBe(expectedDiskSha256(spec, src.disk.counts.writes));
+  }
+  expect(r.destFiles()).toEqual([]);
+  expect(r.result).toMatchObject({ outcome: 'rolled_back', vm_running_on: 'source', verified: null, memory_verified: null, invariants_ok: true, destination_files_left: 0, source_files_removed: 0, faults_applied: 1 });
+  expect(r.measured.source_intact.memory).toBe(true);
+}
+
+describe('real faults: the guest keeps running on the source, intact, and the destination keeps nothing', () => {
+  it.each([
+    ['dest-crash@precopy:0.5', MEMORY, 'dest_crash'],
+    ['dest-crash@blackout:0.3', MEMORY, 'dest_crash'],
+    ['dest-crash@storage-copy:0.5', STORAGE, 'dest_crash'],
+    ['link-down@precopy:0.3', MEMORY, 'link_down'],
+    ['auth-failure@config', MEMORY, 'auth_failure'],
+    ['dest-storage-error@storage-copy:0.3', STORAGE, 'dest_storage_error'],
+    ['dest-storage-error@precopy:0.5', MEMORY, 'dest_storage_error'],
+  ] as const)('%s', async (fault, base, cause) => {
+    const input = { ...base, fault: [fault] };
+    const r = await realRun(input);
+    expect(r.result.rollback_reason).toBe(cause);
+    await expectSourceIntact(r, input);
+    if (fault.includes('blackout')) {
+      expect(r.result.downtime_ms).toBeGreaterThan(0); // paused, then resumed on the source
+      expect(r.result.rounds.at(-1)!.phase).toBe('blackout');
+    }
+    if (base === STORAGE) expect(r.measured.source_intact.disk).toBe(true);
+  });
+
+  it('one channel down out of two: the transfer fails over and completes, verified; the only channel down: rolled back', async () => {
+    const ok = await realRun({ ...MEMORY, fault: ['channel-down@precopy:0.5'] }, { channels: 2 });
+    expect(ok.result).toMatchObject({ outcome: 'completed', verified: true, faults_applied: 1, invariants_ok: true });
+    expect(ok.measured.channels_failed).toHaveLength(1);
+    const input = { ...MEMORY, fault: ['channel-down@precopy:0.5'] };
+    const lost = await realRun(input, { channels: 1 });
+    expect(lost.result.rollback_reason).toBe('all_channels_lost');
+    await expectSourceIntact(lost, input);
+  });
+
+  it('a stall past --transfer-timeout rolls back; a shorter one only delays the move', async () => {
+    const input = { ...MEMORY, fault: ['stall@precopy:0.5'], stallTime: '2s', transferTimeout: '0.5s' };
+    const r = await realRun(input);
+    expect(r.result.rollback_reason).toBe('stall_timeout');
+    await expectSourceIntact(r, input);
+    const short = await realRun({ ...MEMORY, fault: ['stall@precopy:0.5'], stallTime: '0.3s', transferTimeout: '5s' });
+    expect(short.result).toMatchObject({ outcome: 'completed', verified: true });
+    expect(short.result.total_time_s).toBeGreaterThan(0.3);
+  });
+
+  it('after the point of no return a link failure leaves the clean-up pending: the source keeps its disk image', async () => {
+    const r = await realRun({ ...STORAGE, fault: ['link-down@cleanup'] });
+    expect(r.result).toMatchObject({ outcome: 'completed', vm_running_on: 'destination', cleanup_pending: true, source_files_removed: 0, verified: true });
+    expect(r.source!.diskPath).not.toBeNull();
+    expect(r.destFiles().some((f) => f.endsWith('-disk0.img'))).toBe(true);
+    expect(r.result.storage_bytes_copied).toBe(64 * MiB);
+  });
+});
