@@ -174,6 +174,7 @@ export class MigrationCore {
         return this.startCleanup(ev.now);
       case 'cleanup':
         this.expect(ev, 'cleaned-up');
+        this.leave('cleanup', ev.now);
         this.sourceVm = this.cfg.mode === 'storage' ? 'running' : 'removed';
         this.sourceFilesRemoved = this.removableSourceFiles();
         return this.finish(ev.now, 'completed');

@@ -123,9 +123,7 @@ export async function finishRun(m: RealMigration): Promise<RealRun> {
   if (m.session) ms.bytes_resent = m.session.stats().bytesResent;
   const iv = (p: keyof typeof sum.phases) => (sum.phases[p] ? sum.phases[p]!.end - sum.phases[p]!.start : 0);
   // The core closes the clean-up phase only when a fault cuts it short; otherwise it runs to the end.
-  const cleanupIv = sum.phases.cleanup;
-  const cleanupS = cleanupIv ? (cleanupIv.end > cleanupIv.start ? cleanupIv.end : sum.finishedAt) - cleanupIv.start : 0;
-  ms.phases = { config_s: iv('config'), storage_copy_s: iv('storage-copy'), precopy_s: iv('precopy'), blackout_s: iv('blackout'), handoff_s: iv('handoff'), cleanup_s: cleanupS };
+  ms.phases = { config_s: iv('config'), storage_copy_s: iv('storage-copy'), precopy_s: iv('precopy'), blackout_s: iv('blackout'), handoff_s: iv('handoff'), cleanup_s: iv('cleanup') };
 
   const outages: Outage[] = [];
   if (sum.pausedAt !== null) {
