@@ -148,7 +148,8 @@ export function formatBytes(bytes: number, digits = 3): string {
   if (!Number.isFinite(bytes)) return String(bytes);
   let v = Math.abs(bytes);
   let i = 0;
-  while (v >= 1024 && i < IEC.length - 1) {
+  // Step up while the printed value would reach 1024 (so 1023.9 KiB prints as 1 MiB, not 1024 KiB).
+  while (Number(trim(v, digits)) >= 1024 && i < IEC.length - 1) {
     v /= 1024;
     i++;
   }
@@ -164,20 +165,25 @@ export function formatRate(bytesPerSecond: number, digits = 3): string {
     [1e6, 'Mbit/s'],
     [1e3, 'kbit/s'],
   ];
-  for (const [f, u] of units) if (Math.abs(bits) >= f) return `${trim(bits / f, digits)} ${u}`;
+  // Compare the printed value, so 999.96 Mbit/s prints as 1 Gbit/s, not 1000 Mbit/s.
+  for (const [f, u] of units) if (Number(trim(Math.abs(bits) / f, digits)) >= 1) return `${trim(bits / f, digits)} ${u}`;
   return `${trim(bits, digits)} bit/s`;
 }
 
-/** Seconds -> "312 ms", "4.52 s", "12 min 3 s", "35 us". */
+/** Seconds -> "312 ms", "4.52 s", "12 min 3 s", "35 us". Rounds before choosing the unit (no "1000 ms", no "60 s"). */
 export function formatDuration(seconds: number, digits = 3): string {
-  const a = Math.abs(seconds);
   if (!Number.isFinite(seconds)) return String(seconds);
-  if (a === 0) return '0 s';
-  if (a < 1e-3) return `${trim(seconds * 1e6, digits)} us`;
-  if (a < 1) return `${trim(seconds * 1e3, digits)} ms`;
-  if (a < 600) return `${trim(seconds, digits)} s`;
-  const min = Math.floor(a / 60);
-  return `${seconds < 0 ? '-' : ''}${min} min ${Math.round(a - min * 60)} s`;
+  if (seconds === 0) return '0 s';
+  const sign = seconds < 0 ? '-' : '';
+  const a = Number(trim(Math.abs(seconds), digits));
+  if (a >= 600 || Math.round(Math.abs(seconds)) >= 600) {
+    const whole = Math.round(Math.abs(seconds));
+    const min = Math.floor(whole / 60);
+    return `${sign}${min} min ${whole - min * 60} s`;
+  }
+  if (a >= 1) return `${sign}${trim(a, digits)} s`;
+  if (a >= 1e-3) return `${sign}${trim(a * 1e3, digits)} ms`;
+  return `${sign}${trim(a * 1e6, digits)} us`;
 }
 
 /** Significant digits, without trailing zeros or exponent notation. */

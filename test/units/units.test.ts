@@ -63,6 +63,24 @@ describe('formatting', () => {
     expect(formatDuration(4.523)).toBe('4.52 s');
     expect(formatDuration(35e-6)).toBe('35 us');
   });
+  it('rounds durations before choosing the unit', () => {
+    expect(formatDuration(959.6)).toBe('16 min 0 s');
+    expect(formatDuration(723.2)).toBe('12 min 3 s');
+    expect(formatDuration(599.7)).toBe('10 min 0 s');
+    expect(formatDuration(0.99996)).toBe('1 s');
+    expect(formatDuration(0.0009999)).toBe('1 ms');
+    expect(formatDuration(-4.523)).toBe('-4.52 s');
+    expect(formatBytes(1023.9 * 1024)).toBe('1 MiB');
+    expect(formatRate(999.96e6 / 8)).toBe('1 Gbit/s');
+    fc.assert(
+      fc.property(fc.double({ min: 1e-7, max: 1e6, noNaN: true }), (s) => {
+        const out = formatDuration(s);
+        const m = /^(\d+) min (\d+) s$/.exec(out);
+        if (m) expect(Number(m[2])).toBeLessThan(60);
+        else expect(Number(out.split(' ')[0])).toBeLessThan(1000);
+      }),
+    );
+  });
   it('round-trips formatted IEC sizes through the parser within print precision', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 2 ** 45 }), (n) => {

@@ -4,7 +4,7 @@
 
 import type { Nic } from '../../network/index.js';
 import { channelRates, type LinkModel, type TransferCost } from '../../transport/model.js';
-import { SIM_STRIPE_DEFAULTS, simulateStripedTransfer, type ChannelFailure, type SimChannel } from '../../transport/sim-channels.js';
+import { SIM_STRIPE_DEFAULTS, simStripeOptions, simulateStripedTransfer, type ChannelFailure, type SimChannel } from '../../transport/sim-channels.js';
 
 /** A saturated stream keeps at least this share of a link against one other stream (TCP fairness). */
 export const FAIR_SHARE = 0.5;
@@ -69,7 +69,7 @@ export class SimLink {
 
   /** Seconds to move `bytes` over the live channels by the striper, given failures during the transfer. */
   stripedSeconds(bytes: number, failures: readonly ChannelFailure[] = []): number {
-    return simulateStripedTransfer(bytes, this.simChannels(), SIM_STRIPE_DEFAULTS, failures, this.rerate()).seconds;
+    return simulateStripedTransfer(bytes, this.simChannels(), simStripeOptions(bytes), failures, this.rerate()).seconds;
   }
 
   /** Live channels with their share of the link after other traffic. */

@@ -15,7 +15,7 @@ import { getEndpoint } from '../../storage/endpoints.js';
 import { buildLink } from '../../transport/model.js';
 import { PAGE_SIZE } from '../../units/index.js';
 import { AllChannelsLostError } from '../../transport/striper.js';
-import { SIM_STRIPE_DEFAULTS, simulateStripedTransfer, type ChannelFailure, type SimChannel } from '../../transport/sim-channels.js';
+import { simStripeOptions, simulateStripedTransfer, type ChannelFailure, type SimChannel } from '../../transport/sim-channels.js';
 import { CHANNEL_WINDOW, SimLink } from './link.js';
 import { StorageSim, type WriteCounts } from './storage.js';
 
@@ -299,7 +299,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
     const t = sim.now - a.start - st.stallShift;
     for (const channel of channels) st.failures.push({ channel, dies: t, noticed: t + s.timing.detectTime });
     try {
-      const r = simulateStripedTransfer(st.bytes, st.channels, SIM_STRIPE_DEFAULTS, st.failures, st.rerate);
+      const r = simulateStripedTransfer(st.bytes, st.channels, simStripeOptions(st.bytes), st.failures, st.rerate);
       reschedule(a, a.start + st.stallShift + r.seconds);
     } catch (err) {
       if (err instanceof AllChannelsLostError) failAfter(s.timing.detectTime, 'all_channels_lost');
