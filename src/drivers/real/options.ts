@@ -53,6 +53,14 @@ export interface RealMeasured {
   targets: string[];
   /** Loopback goodput of the link probe before the migration (payload bytes/s), null without one. */
   link_goodput_bps: number | null;
+  /**
+   * Goodput of the migration's own page path before the migration (payload bytes/s): non-zero pages of a
+   * scratch memory walked, copied, checksummed and sent by the code the rounds run, written into memory at
+   * the destination, while the guest runs. Null without a probe.
+   */
+  page_path_goodput_bps: number | null;
+  /** Bytes per second of zero memory round 0's walk reads to find zero pages (probed), null without a probe. */
+  zero_scan_bps: number | null;
   /** Median round trip of a control request, seconds. */
   control_rtt_s: number | null;
   /** Memory bytes per second of round 0 (non-zero pages over the round's duration). */

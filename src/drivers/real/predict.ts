@@ -11,7 +11,7 @@ import type { RealRun } from './options.js';
 
 export interface Prediction {
   /** Inputs taken from the real run's measurements. */
-  inputs: { link_rate_bps: number; rtt_s: number; setup_time_s: number; handoff_time_s: number; resume_time_s: number; cleanup_time_s: number };
+  inputs: { link_rate_bps: number; link_rate_from: 'page-path probe' | 'link probe'; zero_scan_bps: number | null; stream_cap_bps: number | null; rtt_s: number; setup_time_s: number; handoff_time_s: number; resume_time_s: number; cleanup_time_s: number };
   sim: { total_time_s: number; downtime_ms: number; precopy_rounds: number; memory_bytes_sent: number; converged: boolean; storage_copy_time_s: number };
   /** measured / predicted */
   ratio: { total_time: number; downtime: number | null };
@@ -30,11 +30,19 @@ export function predictionInput(input: ScenarioInput, run: RealRun): { input: Sc
   const r = run.result;
   if (ms.link_goodput_bps === null || ms.control_rtt_s === null) return null;
   const rtt = ms.control_rtt_s;
-  const rate = ms.link_goodput_bps;
+  // The page path's goodput when it was probed: on a fast link the CPU sets the pace of the rounds, and
+  // the plain link probe (one buffer sent again and again) over-states what pages can cross.
+  const fromPages = ms.page_path_goodput_bps !== null && ms.page_path_goodput_bps > 0;
+  const rate = fromPages ? ms.page_path_goodput_bps! : ms.link_goodput_bps;
   const configBytes = resolveScenario(input).timing.configBytes;
   const handoff = r.handoff_ms / 1000;
   const inputs = {
     link_rate_bps: rate,
+    link_rate_from: fromPages ? ('page-path probe' as const) : ('link probe' as const),
+    zero_scan_bps: ms.zero_scan_bps,
+    // Unlimited, the page path's rate is what the sending thread can do (the CPU, not a wire, limits it):
+    // the zero-page reads of round 0 then add to the time rather than hide behind the wire.
+    stream_cap_bps: fromPages && ms.rate_bps === null ? rate : null,
     rtt_s: rtt,
     setup_time_s: Math.max(0, ms.phases.config_s - rtt - configBytes / rate),
     handoff_time_s: Math.max(0, handoff - rtt),
@@ -47,6 +55,8 @@ export function predictionInput(input: ScenarioInput, run: RealRun): { input: Sc
     input: {
       ...rest,
       linkRate: `${rate}B/s`,
+      ...(ms.zero_scan_bps !== null && ms.zero_scan_bps > 0 ? { zeroScanRate: `${ms.zero_scan_bps}B/s` } : {}),
+      ...(inputs.stream_cap_bps !== null ? { streamCap: `${inputs.stream_cap_bps}B/s` } : {}),
       transport: 'tcp',
       rtt: `${rtt}s`,
       setupTime: `${inputs.setup_time_s}s`,
@@ -71,7 +81,7 @@ export function predict(input: ScenarioInput, run: RealRun): { prediction: Predi
   let r0: Prediction['with_round0_rate'] = null;
   const rate0 = run.measured.round0_goodput_bps;
   if (rate0 !== null && rate0 > 0) {
-    const sim0 = simulate(resolveScenario({ ...p.input, linkRate: `${rate0}B/s` }));
+    const sim0 = simulate(resolveScenario({ ...p.input, linkRate: `${rate0}B/s`, ...(p.inputs.stream_cap_bps !== null ? { streamCap: `${rate0}B/s` } : {}) }));
     r0 = { link_rate_bps: rate0, total_time_s: sim0.total_time_s, downtime_ms: sim0.downtime_ms, total_time_ratio: r.total_time_s / sim0.total_time_s };
   }
   const prediction: Prediction = {

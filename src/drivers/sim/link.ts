@@ -64,7 +64,9 @@ export class SimLink {
   cost(fullPages: number, zeroPages: number, extraBytes: number, failures: readonly ChannelFailure[] = []): TransferCost {
     const fluid = this.model.costAt(this.available, fullPages, zeroPages, extraBytes);
     if (!this.striped) return fluid;
-    return { seconds: this.stripedSeconds(fluid.wireBytes, failures), wireBytes: fluid.wireBytes };
+    // Striped: the channels' schedule, unless the source's page work (pipelined with it) is slower.
+    const cpu = this.model.cpuSeconds(fullPages, zeroPages, fluid.wireBytes);
+    return { seconds: Math.max(this.stripedSeconds(fluid.wireBytes, failures), cpu > 0 ? cpu + this.model.rtt : 0), wireBytes: fluid.wireBytes };
   }
 
   /** Seconds to move `bytes` over the live channels by the striper, given failures during the transfer. */

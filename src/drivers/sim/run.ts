@@ -59,7 +59,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
   const copySpec = s.mode === 'shared-nothing' ? { ...s.vm, files: s.vm.files.filter((f) => f.kind !== 'config') } : s.vm;
   const disk = copies ? new DiskImage(copySpec, s.workload.io, Rng.stream(s.seed, 'disk-layout')) : null;
   const storage = new StorageSim(disk, s.workload.io, s.storage.source, copies ? s.storage.dest : null, Rng.stream(s.seed, 'storage-io'), s.storage.copyMinShare);
-  const link = new SimLink(buildLink(s.network, s.transport, { compression: s.compression }), s.network.nics);
+  const link = new SimLink(buildLink(s.network, s.transport, { compression: s.compression, ...(s.zeroScanRate !== null ? { zeroScanRate: s.zeroScanRate } : {}) }), s.network.nics);
   // What a storage-only move to or from an SMB share gets: the host's SMB multichannel links.
   const smbLinkRate = s.mode === 'storage' ? buildLink(s.network, 'smb').rate : 0;
   const rtt = memoryMode ? link.rtt : 0;
