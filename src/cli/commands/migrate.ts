@@ -94,7 +94,7 @@ export function registerMigrate(program: Command, io: Io): void {
     .option('--bind <addrs>', 'local address per --to address (or one for all)')
     .option('--dest-dir <dir>', "local receiver: keep the destination's files here (default: a temporary directory)")
     .option('--source-dir <dir>', 'where the source disk image is created (default: a temporary directory)')
-    .option('--probe <size>', 'bytes of the link probe before the migration (0: none; then no prediction)', '256MiB')
+    .option('--probe <size>', 'bytes of the link and page-path probes before the migration (0: none; then no prediction)', '256MiB')
     .option('--chunk <size>', 'transport chunk size', '1MiB')
     .option('--window <size>', 'unacknowledged bytes per channel', '8MiB')
     .option('--no-predict', 'do not simulate the same scenario with the measured link')

@@ -17,8 +17,8 @@ export interface Prediction {
   ratio: { total_time: number; downtime: number | null };
   /**
    * Diagnostic, not a prediction: the same simulation with round 0's own measured memory goodput as the
-   * link rate (what the migration's data path achieved, page copies and destination page faults
-   * included). Its ratio tells the model's error apart from the probe's link rate being the wrong input.
+   * link rate (what the migration's data path achieved, page copies, zero-page reads and destination page
+   * faults included; so no zero-scan rate or stream cap). Its ratio tells the model's error apart from the probe's link rate being the wrong input.
    */
   with_round0_rate: { link_rate_bps: number; total_time_s: number; downtime_ms: number; total_time_ratio: number } | null;
   notes: string[];
@@ -81,7 +81,8 @@ export function predict(input: ScenarioInput, run: RealRun): { prediction: Predi
   let r0: Prediction['with_round0_rate'] = null;
   const rate0 = run.measured.round0_goodput_bps;
   if (rate0 !== null && rate0 > 0) {
-    const sim0 = simulate(resolveScenario({ ...p.input, linkRate: `${rate0}B/s`, ...(p.inputs.stream_cap_bps !== null ? { streamCap: `${rate0}B/s` } : {}) }));
+    // Round 0's goodput already includes its zero-page reads: none are added again.
+    const sim0 = simulate(resolveScenario({ ...p.input, linkRate: `${rate0}B/s`, zeroScanRate: undefined, streamCap: undefined }));
     r0 = { link_rate_bps: rate0, total_time_s: sim0.total_time_s, downtime_ms: sim0.downtime_ms, total_time_ratio: r.total_time_s / sim0.total_time_s };
   }
   const prediction: Prediction = {
