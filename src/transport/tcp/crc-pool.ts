@@ -26,7 +26,7 @@ export class CrcPool {
   private rr = 0;
 
   constructor(threads = 1) {
-    const crcPath = createRequire(import.meta.url).resolve('@node-rs/crc32');
+    const crcPath = createRequire(import.meta.url).resolve('aws-crt/dist/native/checksums.js');
     for (let i = 0; i < threads; i++) {
       const w = new Worker(WORKER, { eval: true, workerData: { crcPath } });
       w.on('message', ([id, crc]: [number, number]) => {

@@ -3,7 +3,7 @@
 // receiver can copy them straight to their destination; their CRC-32C is computed on the way and checked
 // before `dataEnd`. Other frames are collected (bounded by `maxControl`) and handed out whole.
 
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from './crc.js';
 import { decodeHeader, DEFAULT_LIMITS, FrameType, HEADER_SIZE, ProtocolError, type DecodeLimits, type FrameHeader } from './frame.js';
 
 export interface FrameHandler {

@@ -3,7 +3,7 @@
 // itself and one of the payload, so a damaged or forged frame is rejected with a typed ProtocolError
 // rather than misread.
 
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from './crc.js';
 import { MigbenchError } from '../../errors.js';
 
 export const MAGIC = 0x4d474254; // "MGBT"

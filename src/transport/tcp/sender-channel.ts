@@ -3,7 +3,7 @@
 
 import net from 'node:net';
 import tls from 'node:tls';
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from './crc.js';
 import { MigbenchError } from '../../errors.js';
 import { formatEndpoint, type Endpoint } from './address.js';
 import { AuthError, channelKey, makeAuthRequest, parseAuthOk, serverProof, signBody, tlsPsk, type AuthMode, type AuthOk } from './auth.js';

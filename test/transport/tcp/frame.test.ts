@@ -12,7 +12,7 @@ import {
   type FrameHeader,
 } from '../../../src/transport/tcp/frame.js';
 import { FrameReader } from '../../../src/transport/tcp/frame-reader.js';
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../../../src/transport/tcp/crc.js';
 
 const types = Object.values(FrameType);
 const headerArb = fc.record({

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../../../src/transport/tcp/crc.js';
 import { encodeFrame, FrameType, HEADER_SIZE, MAGIC } from '../../../src/transport/tcp/frame.js';
 import { SenderSession } from '../../../src/transport/tcp/sender.js';
 import type { Sink } from '../../../src/transport/tcp/sinks.js';
