@@ -61,8 +61,8 @@ const sims: BenchRun[] = [];
 const comparison: Row[] = [];
 const t0 = performance.now();
 const startedAt = new Date();
-process.stdout.write(`bench:real: ${plan.runs.length} real migrations on loopback (${matrix.workloads.join(', ')} x ${matrix.channels.join('/')} channels x ${matrix.rates.map((r) => (r === null ? 'unlimited' : formatRate(r))).join(', ')}; then ${headlineRepeats} x 1 GiB web), each beside the simulator over the measured link\n\n`);
-const header = `${'run'.padEnd(52)} ${'total s'.padStart(8)} ${'sim s'.padStart(7)} ${'ratio'.padStart(6)} ${'down ms'.padStart(8)} ${'sim ms'.padStart(7)} ${'ratio'.padStart(6)}  rounds  goodput     verified\n`;
+process.stdout.write(`bench:real: ${plan.runs.length} real migrations on loopback (${matrix.workloads.join(', ')} x ${matrix.channels.join('/')} channels x ${matrix.rates.map((r) => (r === null ? 'unlimited' : formatRate(r))).join(', ')}; then ${headlineRepeats} x 1 GiB web), each beside the simulator fed the measured page path\n\n`);
+const header = `${'run'.padEnd(52)} ${'total s'.padStart(8)} ${'sim s'.padStart(7)} ${'ratio'.padStart(6)} ${'down ms'.padStart(8)} ${'sim ms'.padStart(7)} ${'ratio'.padStart(6)}  rounds  link probe  page path   verified\n`;
 process.stdout.write(header);
 for (const p of plan.runs as RealPlanned[]) {
   if (stop) break;
@@ -80,7 +80,7 @@ for (const p of plan.runs as RealPlanned[]) {
   process.stdout.write(
     `${p.runId.padEnd(52)} ${f(row['measured_total_time_s'], 3).padStart(8)} ${f(row['predicted_total_time_s'], 3).padStart(7)} ${f(row['total_time_ratio'], 2).padStart(6)} ` +
       `${f(row['measured_downtime_ms'], 1).padStart(8)} ${f(row['predicted_downtime_ms'], 1).padStart(7)} ${f(row['downtime_ratio'], 2).padStart(6)}  ` +
-      `${String(run.result.precopy_rounds).padStart(2)}/${String(pred?.prediction.sim.precopy_rounds ?? '?').padEnd(3)} ${(run.measured.link_goodput_bps ? formatRate(run.measured.link_goodput_bps) : 'n/a').padEnd(11)} ${run.result.verified}\n`,
+      `${String(run.result.precopy_rounds).padStart(2)}/${String(pred?.prediction.sim.precopy_rounds ?? '?').padEnd(3)} ${(run.measured.link_goodput_bps ? formatRate(run.measured.link_goodput_bps) : 'n/a').padEnd(11)} ${(run.measured.page_path_goodput_bps ? formatRate(run.measured.page_path_goodput_bps) : 'n/a').padEnd(11)} ${run.result.verified}\n`,
   );
 }
 

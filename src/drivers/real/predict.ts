@@ -1,7 +1,8 @@
 // The simulator beside a real run: the same scenario simulated over one link of the goodput the real
-// engine measured before the migration (`--link-rate`, no per-stream cap, no compression model) with the
-// round trip and fixed costs it measured during the migration (setup, handoff, resume, clean-up) instead
-// of the Hyper-V defaults. What is then *predicted* is everything else: the pre-copy rounds and their
+// engine's page path reached in its probe before the migration (`--link-rate`; unlimited, also the
+// stream's cap; no compression model), with the zero-page read rate it probed (`--zero-scan-rate`) and
+// the round trip and fixed costs it measured during the migration (setup, handoff, resume, clean-up)
+// instead of the Hyper-V defaults. What is then *predicted* is everything else: the pre-copy rounds and their
 // durations, the blackout, the downtime and the total time. Ratios are measured / predicted.
 
 import { simulate } from '../sim/index.js';
