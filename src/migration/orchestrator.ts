@@ -21,7 +21,8 @@ import { StorageMirror } from './storage.js';
 
 /** Why a migration rolled back. `dest_refused` (real engine only): the destination refused a step for a
  *  reason of its own (it names it), such as too little memory for the VM. */
-export type Cause = 'link_down' | 'all_channels_lost' | 'dest_crash' | 'dest_storage_error' | 'auth_failure' | 'stall_timeout' | 'no_convergence' | 'dest_refused';
+/** Why a migration failed; `cancelled` is the operator's (the real engine's Ctrl-C), rolled back like a fault. */
+export type Cause = 'link_down' | 'all_channels_lost' | 'dest_crash' | 'dest_storage_error' | 'auth_failure' | 'stall_timeout' | 'no_convergence' | 'dest_refused' | 'cancelled';
 
 export interface MigrationConfig {
   mode: Mode;

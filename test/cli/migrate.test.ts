@@ -26,8 +26,8 @@ interface Done {
   stderr: string;
 }
 
-function cli(args: string[], timeoutMs = 60_000): { child: ChildProcess; done: Promise<Done>; out: () => string } {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, MIGBENCH_KEY: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+function cli(args: string[], timeoutMs = 60_000, env: Record<string, string> = {}): { child: ChildProcess; done: Promise<Done>; out: () => string; err: () => string } {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, MIGBENCH_KEY: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let stdout = '';
   let stderr = '';
@@ -40,7 +40,7 @@ function cli(args: string[], timeoutMs = 60_000): { child: ChildProcess; done: P
       resolve({ code, stdout, stderr });
     });
   });
-  return { child, done, out: () => stdout };
+  return { child, done, out: () => stdout, err: () => stderr };
 }
 
 describe('migbench migrate', () => {
@@ -57,6 +57,22 @@ describe('migbench migrate', () => {
     expect(r.real.hashes.dest_ram).toBe(r.real.hashes.source_ram);
     expect(r.prediction.sim.total_time_s).toBeGreaterThan(0);
     expect(r.prediction.ratio.total_time).toBeCloseTo(r.total_time_s / r.prediction.sim.total_time_s, 6);
+  });
+
+  it('Ctrl-C cancels: the migration rolls back, the guest stays on the source intact, nothing is left behind (exit 130)', async () => {
+    const tmp = temp(); // the run's own temporary directory, to prove it is removed
+    const dest = temp();
+    // 100 Mbit/s: pre-copy of a 128 MiB guest takes seconds, so the signal lands in it
+    const run = cli(['migrate', '--memory', '128MiB', '--workload', 'web', '--channels', '2', '--rate', '100Mbit/s', '--probe', '0', '--dest-dir', dest], 60_000, { TMPDIR: tmp });
+    for (let i = 0; i < 600 && !/migrating \d+ bytes/.test(run.err()) && run.child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(run.err()).toMatch(/migrating \d+ bytes of memory over 2 channel\(s\)/);
+    run.child.kill('SIGINT');
+    const { code, stderr } = await run.done;
+    expect(code, stderr).toBe(130);
+    expect(stderr).toMatch(/SIGINT: cancelling the migration/);
+    expect(stderr).toMatch(/migration rolled back \(cancelled\): cancelled by the operator .*the VM keeps running on the source \(memory intact\), 0 file\(s\) left on the destination/);
+    expect(readdirSync(dest)).toEqual([]);
+    expect(readdirSync(tmp).filter((f) => f.startsWith('migbench-real-'))).toEqual([]);
   });
 
   it('a fault rolls back: exit 3 with a message naming what happened', async () => {

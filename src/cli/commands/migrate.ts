@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { migrateReal } from '../../drivers/real/driver.js';
 import type { RealRun } from '../../drivers/real/options.js';
 import { predict, type Prediction } from '../../drivers/real/predict.js';
-import { InputError, MigbenchError } from '../../errors.js';
+import { InputError, InterruptedError, MigbenchError } from '../../errors.js';
 import type { Cause } from '../../migration/orchestrator.js';
 import { resolveScenario, type OptionKey } from '../../scenario.js';
 import { parseAddresses, parseEndpoints } from '../../transport/tcp/address.js';
@@ -81,6 +81,7 @@ const CAUSES: Record<Cause, string> = {
   stall_timeout: 'the transfer made no progress for --transfer-timeout',
   no_convergence: 'pre-copy did not converge (--on-no-converge abort)',
   dest_refused: 'the destination refused the migration',
+  cancelled: 'cancelled by the operator (Ctrl-C or SIGTERM)',
 };
 
 export function registerMigrate(program: Command, io: Io): void {
@@ -115,7 +116,17 @@ export function registerMigrate(program: Command, io: Io): void {
     if (bind && bind.length > 1 && bind.length !== (to?.length ?? 1)) throw new InputError({ source: '--bind', expected: 'one address, or one per --to address', got: o.bind });
     const chunkSize = sizeFlag('--chunk', o.chunk, 4096);
     if (chunkSize > 16 * 2 ** 20) throw new InputError({ source: '--chunk', expected: 'at most 16MiB', got: o.chunk });
+    // Ctrl-C (or SIGTERM) cancels: a rollback before the point of no return, like a fault. A second
+    // Ctrl-C kills the process (the handlers are gone by then).
+    const cancel = new AbortController();
+    const onSignal = (sig: string) => {
+      if (!o.quiet) io.err(`migbench migrate: ${sig}: cancelling the migration (Ctrl-C again to kill)\n`);
+      cancel.abort();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     const run = await migrateReal({
+      signal: cancel.signal,
       scenario,
       channels,
       ...(o.rate !== undefined ? { rate: rateFlag('--rate', o.rate) } : {}),
@@ -131,12 +142,15 @@ export function registerMigrate(program: Command, io: Io): void {
       log: (line) => {
         if (!o.quiet && !o.json) io.err(`migbench migrate: ${line}\n`);
       },
+    }).finally(() => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     });
     const prediction = o.predict ? (predict(input, run)?.prediction ?? null) : null;
     if (o.json) io.out(`${JSON.stringify({ ...run.result, real: run.measured, prediction })}\n`);
     else io.out(human(run, prediction));
     const failure = verdict(run);
-    if (failure) throw new MigbenchError('E_MIGRATION', failure);
+    if (failure) throw run.result.rollback_reason === 'cancelled' ? new InterruptedError(failure) : new MigbenchError('E_MIGRATION', failure);
   });
 }
 

@@ -13,7 +13,7 @@ import { createDiskImage, REGION_BYTES, regionsOf, type DiskSpec } from '../../g
 import { RealGuest } from '../../guest/real/guest.js';
 import type { FaultKind } from '../../migration/faults.js';
 import { MigrationCore, type Action, type Cause, type Event } from '../../migration/orchestrator.js';
-import { MigbenchError, StateError } from '../../errors.js';
+import { InterruptedError, MigbenchError, StateError } from '../../errors.js';
 import { formatEndpoint } from '../../transport/tcp/address.js';
 import { SenderSession, type SenderOptions } from '../../transport/tcp/sender.js';
 import { PAGE_SIZE } from '../../units/index.js';
@@ -144,7 +144,25 @@ export class RealMigration {
   // -- lifecycle ------------------------------------------------------------------------------------
 
   async execute(): Promise<RealRun> {
+    const signal = this.o.signal;
+    if (signal?.aborted) throw new InterruptedError('migration cancelled before it started');
     await this.prepare();
+    if (signal?.aborted) throw new InterruptedError('migration cancelled before it started (nothing was moved)');
+    const cancel = () => {
+      // Past the point of no return (the VM runs on the destination) there is nothing to cancel.
+      if (this.core.currentPhase === 'cleanup' || this.core.currentPhase === 'done') this.log('cancel ignored: the VM already runs on the destination; the migration completes');
+      else this.fail('cancelled', 'cancelled by the operator');
+    };
+    signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      return await this.migrate();
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+    }
+  }
+
+  private async migrate(): Promise<RealRun> {
+    this.log(`migrating ${this.ramBytes} bytes of memory${this.diskSpec ? ` and a ${this.diskSpec.bytes}-byte disk` : ''} over ${this.channels} channel(s) to ${this.measured.targets.join(', ')}`);
     this.t0 = performance.now();
     this.faults.startClock();
     let action = this.core.start(0);

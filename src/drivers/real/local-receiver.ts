@@ -105,6 +105,9 @@ async function start(dir: string, key: Buffer, reserve: number): Promise<{ child
   const child = spawn(process.execPath, [main, dir, String(reserve)], {
     env: { ...process.env, [KEY_ENV]: key.toString('utf8') },
     stdio: ['pipe', 'pipe', 'pipe'],
+    // Its own process group: a terminal's Ctrl-C goes to `migrate`, which cancels and rolls back, and
+    // must not kill the destination mid-rollback. It still exits when our end of its stdin closes.
+    detached: true,
   });
   let out = '';
   let err = '';

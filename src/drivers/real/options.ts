@@ -10,6 +10,12 @@ import type { DiskWriter } from './disk-writer.js';
 import { MAX_PIECE } from './protocol.js';
 
 export interface RealOptions {
+  /**
+   * Cancels the migration when aborted (the CLI's Ctrl-C): before the point of no return it rolls back
+   * (rollback_reason `cancelled`: the VM keeps running on the source, the destination is cleaned up);
+   * after it the migration completes. Aborted before the migration starts: InterruptedError.
+   */
+  signal?: AbortSignal;
   scenario: Scenario;
   /** Channels in total, spread over the targets like SMB spreads them over NICs (default 4). */
   channels?: number;
