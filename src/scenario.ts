@@ -68,6 +68,8 @@ export interface Scenario {
   compression: CompressionParams;
   /** Bytes/s of zero memory the source reads to find zero pages (null: detection is free). */
   zeroScanRate: number | null;
+  /** Seconds of the sending thread per run of consecutive pages (0: free). */
+  runCost: number;
   workload: WorkloadSpec;
   memoryBytes: number;
   policy: PolicyConfig;
@@ -164,6 +166,13 @@ export const OPTIONS = {
     form: 'RATE',
     help: 'zero memory the source reads per second to find zero pages (unset: detection is free)',
     parse: positive(parseRate, 'a positive rate such as 9GB/s'),
+  },
+  runCost: {
+    flag: '--run-cost',
+    form: 'DURATION',
+    help: 'sending-thread time per run of consecutive pages (gather, frame, place; unset: free)',
+    default: '0s',
+    parse: nonNegative(parseDuration, 'a duration such as 5us'),
   },
   dirtyRate: { flag: '--dirty-rate', form: 'RATE', help: 'page writes per second (25000pages/s, or bytes: 100MB/s)', parse: nonNegative(parseRate, 'a non-negative rate such as 25000pages/s or 100MB/s') },
   workingSet: { flag: '--working-set', form: 'SIZE|PCT', help: 'region the workload writes (2GiB, or 25% of memory)', parse: extent },
@@ -301,6 +310,7 @@ export function resolveScenario(input: ScenarioInput, naming: Naming = flagNamin
     transport: v<TransportName>('transport'),
     compression: { ratio: v<number>('compressionRatio'), ratePerCore: v<number>('compressionRate'), cores: v<number>('compressionCores') },
     zeroScanRate: v<number | undefined>('zeroScanRate') ?? null,
+    runCost: v<number>('runCost'),
     workload,
     memoryBytes,
     policy: {

@@ -28,6 +28,8 @@ export interface SyncCounts {
   pages: number;
   /** Of those, pages that are zero (sent as markers). */
   zeroPages: number;
+  /** Maximal runs of consecutive pages among them (scattered dirty pages: about one run per page). */
+  runs: number;
 }
 
 export class GuestMemory {
@@ -135,19 +137,26 @@ export class GuestMemory {
     const hi = this.snapHi > this.snapLo ? Math.max(this.snapHi, this.dirtyHi) : this.dirtyHi;
     let pages = 0;
     let nonZero = 0;
+    let runs = 0;
+    let prevW = -2;
+    let prevTop = 0;
     for (let w = lo; w < hi; w++) {
       const m = s[w]! | d[w]!;
       if (m === 0) continue;
       s[w] = m;
       pages += popcount32(m);
       nonZero += popcount32(m & nz[w]!);
+      // A page starts a run when the page before it is not pending (bit 0 looks at the word before).
+      runs += popcount32(m & ~((m << 1) | (prevW === w - 1 ? prevTop : 0)));
+      prevW = w;
+      prevTop = m >>> 31;
     }
     d.fill(0, this.dirtyLo, this.dirtyHi);
     this.snapLo = lo;
     this.snapHi = hi;
     this.dirtyLo = this.dirtyHi = 0;
     this.snapshotAll = pages === this.pages;
-    return { pages, zeroPages: pages - nonZero };
+    return { pages, zeroPages: pages - nonZero, runs };
   }
 
   /**
@@ -161,17 +170,23 @@ export class GuestMemory {
     const nz = this.nonZero;
     let pages = 0;
     let nonZero = 0;
+    let runs = 0;
+    let prevW = -2;
+    let prevTop = 0;
     for (let w = this.dirtyLo; w < this.dirtyHi; w++) {
       const m = d[w]!;
       if (m === 0) continue;
       pages += popcount32(m);
       nonZero += popcount32(m & nz[w]!);
+      runs += popcount32(m & ~((m << 1) | (prevW === w - 1 ? prevTop : 0)));
+      prevW = w;
+      prevTop = m >>> 31;
     }
     this.snapLo = this.dirtyLo;
     this.snapHi = this.dirtyHi;
     this.dirtyLo = this.dirtyHi = 0;
     this.snapshotAll = pages === this.pages;
-    return { pages, zeroPages: pages - nonZero };
+    return { pages, zeroPages: pages - nonZero, runs };
   }
 
   /** Pages dirty in the current log (not yet synced). */

@@ -78,16 +78,19 @@ export interface LinkModel {
   compression: CompressionParams | null;
   /** Bytes per second of zero memory the source reads to find zero pages (null: not modelled). */
   zeroScanRate: number | null;
+  /** Seconds of the sending thread per run of consecutive pages (0: not modelled). */
+  runCost: number;
   /**
-   * Seconds of the source's page work for a transfer of `wireBytes`: compression (its own cores) or the
-   * sending thread (zero-page reads, then its streams at their per-stream caps), whichever is longer.
-   * The transfer takes at least this long; 0 when neither is modelled.
+   * Seconds of the source's page work for a transfer of `wireBytes` in `runs` runs of consecutive pages:
+   * compression (its own cores) or the sending thread (zero-page reads and per-run work, then its streams
+   * at their per-stream caps), whichever is longer. The transfer takes at least this long; 0 when neither
+   * is modelled.
    */
-  cpuSeconds(fullPages: number, zeroPages: number, wireBytes: number): number;
+  cpuSeconds(fullPages: number, zeroPages: number, wireBytes: number, runs?: number): number;
   /** Cost of sending `fullPages` non-zero pages, `zeroPages` zero markers and `extraBytes` of other data. */
-  cost(fullPages: number, zeroPages: number, extraBytes: number): TransferCost;
+  cost(fullPages: number, zeroPages: number, extraBytes: number, runs?: number): TransferCost;
   /** The same at a given payload rate (what is left of the link after failures and other traffic). */
-  costAt(rate: number, fullPages: number, zeroPages: number, extraBytes: number): TransferCost;
+  costAt(rate: number, fullPages: number, zeroPages: number, extraBytes: number, runs?: number): TransferCost;
 }
 
 export interface LinkOptions {
@@ -98,22 +101,27 @@ export interface LinkOptions {
    * Unset: zero-page detection costs nothing.
    */
   zeroScanRate?: number;
+  /**
+   * Seconds the sending side spends per run of consecutive pages (gathering it, framing or packing it,
+   * placing it at the destination), on the thread that sends. Unset: free.
+   */
+  runCost?: number;
   smb?: SelectionOptions;
 }
 
 export function buildLink(network: Network, transport: TransportName, options: LinkOptions = {}): LinkModel {
   switch (transport) {
     case 'tcp':
-      return finish(transport, singleStream(network), null, zeroScan(options));
+      return finish(transport, singleStream(network), null, zeroScan(options), runCostOf(options));
     case 'compression': {
       const c = { ...COMPRESSION_DEFAULTS, ...stripUndefined(options.compression ?? {}) };
       if (!(c.ratePerCore > 0)) throw new InputError({ source: '--compression-rate', expected: 'a positive rate per core', got: c.ratePerCore });
       if (!(Number.isInteger(c.cores) && c.cores >= 1)) throw new InputError({ source: '--compression-cores', expected: 'a whole number of cores >= 1', got: c.cores });
       if (!(c.ratio > 0 && c.ratio <= 1)) throw new InputError({ source: '--compression-ratio', expected: 'a ratio in (0, 1]', got: c.ratio });
-      return finish(transport, singleStream(network), c, zeroScan(options));
+      return finish(transport, singleStream(network), c, zeroScan(options), runCostOf(options));
     }
     case 'smb':
-      return finish(transport, smbChannels(network, options.smb), null, zeroScan(options));
+      return finish(transport, smbChannels(network, options.smb), null, zeroScan(options), runCostOf(options));
     default:
       throw new InputError({ source: '--transport', expected: 'one of tcp, compression, smb', got: transport });
   }
@@ -124,6 +132,13 @@ function zeroScan(options: LinkOptions): number | null {
   if (r === undefined) return null;
   if (!(r > 0)) throw new InputError({ source: '--zero-scan-rate', expected: 'a positive rate such as 9GB/s', got: r });
   return r;
+}
+
+function runCostOf(options: LinkOptions): number {
+  const c = options.runCost;
+  if (c === undefined) return 0;
+  if (!(c >= 0) || !Number.isFinite(c)) throw new InputError({ source: '--run-cost', expected: 'a duration such as 5us', got: c });
+  return c;
 }
 
 /** One TCP stream over the first interface (over a team: the member its flow hashes to). */
@@ -156,7 +171,7 @@ function smbChannels(network: Network, selection?: SelectionOptions): LinkChanne
   return channels;
 }
 
-function finish(transport: TransportName, channels: LinkChannel[], compression: CompressionParams | null, zeroScanRate: number | null): LinkModel {
+function finish(transport: TransportName, channels: LinkChannel[], compression: CompressionParams | null, zeroScanRate: number | null, runCost: number): LinkModel {
   const rate = channels.reduce((s, c) => s + c.rate, 0);
   const rtt = Math.max(...channels.map((c) => c.rtt));
   /** What the sending thread's streams can carry: the sum of their per-stream caps. */
@@ -168,25 +183,27 @@ function finish(transport: TransportName, channels: LinkChannel[], compression: 
     rtt,
     compression,
     zeroScanRate,
-    cpuSeconds(fullPages, zeroPages, wireBytes) {
+    runCost,
+    cpuSeconds(fullPages, zeroPages, wireBytes, runs = 0) {
       // Compression runs on its own cores, pipelined with sending. Zero pages cost no compression.
       const compress = compression ? (fullPages * PAGE_SIZE) / (compression.ratePerCore * compression.cores) : 0;
       // Zero-page detection is done by the thread that sends: it reads each zero page whole, then hands
       // the rest to its streams, each at most at its per-stream (one core) rate. On a link slower than
       // the streams the reads hide behind the wire; where the streams are the limit they add to it.
-      const scan = zeroScanRate !== null ? (zeroPages * PAGE_SIZE) / zeroScanRate : 0;
-      const thread = scan > 0 ? scan + (Number.isFinite(streamRate) ? wireBytes / streamRate : 0) : 0;
+      // Per run of pages (gather, frame or pack, place) the same thread pays --run-cost.
+      const work = (zeroScanRate !== null ? (zeroPages * PAGE_SIZE) / zeroScanRate : 0) + runs * runCost;
+      const thread = work > 0 ? work + (Number.isFinite(streamRate) ? wireBytes / streamRate : 0) : 0;
       return Math.max(compress, thread);
     },
-    cost(fullPages, zeroPages, extraBytes) {
-      return this.costAt(rate, fullPages, zeroPages, extraBytes);
+    cost(fullPages, zeroPages, extraBytes, runs = 0) {
+      return this.costAt(rate, fullPages, zeroPages, extraBytes, runs);
     },
-    costAt(at, fullPages, zeroPages, extraBytes) {
+    costAt(at, fullPages, zeroPages, extraBytes, runs = 0) {
       const pageBytes = compression ? PAGE_SIZE * compression.ratio : PAGE_SIZE;
       const wireBytes = fullPages * (pageBytes + PAGE_HEADER_BYTES) + zeroPages * ZERO_PAGE_BYTES + extraBytes;
       // The source's page work (compression, zero-page detection) and sending are pipelined: the slower
       // stage sets the pace.
-      const seconds = Math.max(wireBytes / at, this.cpuSeconds(fullPages, zeroPages, wireBytes));
+      const seconds = Math.max(wireBytes / at, this.cpuSeconds(fullPages, zeroPages, wireBytes, runs));
       return { seconds: seconds + rtt, wireBytes };
     },
   };

@@ -49,6 +49,17 @@ describe('--zero-scan-rate', () => {
     const free = simulate(resolveScenario({ ...base, streamCap: undefined, zeroScanRate: '8GB/s' }));
     expect(free.total_time_s).toBeCloseTo(Math.max(2 ** 30 / 8e9, (pages * 9) / 1e9), 4);
   });
+  it('--run-cost: scattered dirty pages after round 0 cost the sending thread per run', () => {
+    // web dirties scattered pages; over a CPU-bound stream each run of them costs --run-cost more
+    const base = { memory: '1GiB', workload: 'web', linkRate: '1GB/s', streamCap: '1GB/s', transport: 'tcp', seed: 3 } as const;
+    const free = simulate(resolveScenario(base));
+    const costly = simulate(resolveScenario({ ...base, runCost: '20us' }));
+    expect(free.precopy_rounds).toBeGreaterThanOrEqual(1);
+    // round 0 is one long run: it hardly changes; the blackout's scattered pages take longer
+    expect(costly.rounds[0]!.duration_s).toBeCloseTo(free.rounds[0]!.duration_s, 3);
+    expect(costly.downtime_ms).toBeGreaterThan(free.downtime_ms + 1);
+    expect(() => resolveScenario({ runCost: 'slow' })).toThrow(/--run-cost/);
+  });
   it('rejects a bad rate naming the flag', () => {
     expect(() => resolveScenario({ zeroScanRate: '0GB/s' })).toThrow(/--zero-scan-rate/);
     expect(() => resolveScenario({ zeroScanRate: 'quick' })).toThrow(/--zero-scan-rate/);

@@ -141,6 +141,16 @@ describe('simulator: determinism and invariants', () => {
     );
   });
 
+  it('qemu: more bandwidth can mean a longer migration (docs/model.md): twice the stream rate, more rounds, more time', () => {
+    const w = { memory: '2GiB', workload: 'custom', dirtyRate: '120000pages/s', workingSet: '1GiB', zeroFraction: '0.2', seed: 1, policy: 'qemu', network: '10g', transport: 'tcp' } as const;
+    const slow = run({ ...w, streamCap: '300Mbit/s' });
+    const fast = run({ ...w, streamCap: '600Mbit/s' });
+    expect(slow.converged).toBe(false);
+    expect(fast.converged).toBe(false);
+    expect(fast.precopy_rounds).toBeGreaterThan(slow.precopy_rounds);
+    expect(fast.total_time_s).toBeGreaterThan(slow.total_time_s);
+  });
+
   it('more bandwidth never means more total time (property; hyperv and xen, and qemu when both converge)', () => {
     fc.assert(
       fc.property(

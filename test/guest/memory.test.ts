@@ -47,6 +47,37 @@ describe('GuestMemory', () => {
     expect(sameImage(m.version, dest)).toBe(true);
   });
 
+  it('counts the runs of consecutive pending pages, across word boundaries and in both sync paths (property)', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 299 }), { maxLength: 120 }), fc.uniqueArray(fc.integer({ min: 0, max: 299 }), { maxLength: 60 }), (first, second) => {
+        const m = new GuestMemory(300, 0, rng());
+        m.startLogging();
+        m.sync();
+        m.sendSnapshot(new Uint8Array(300));
+        const runsOf = (set: Set<number>) => [...set].filter((p) => !set.has(p - 1)).length;
+        for (const p of first) m.writePage(p);
+        const a = m.sync(); // nothing pending: the swap path
+        expect(a.runs).toBe(runsOf(new Set(first)));
+        for (const p of second) m.writePage(p);
+        const b = m.sync(); // merged into the unsent pending set: the merge path
+        expect(b.runs).toBe(runsOf(new Set([...first, ...second])));
+        expect(b.pages).toBe(new Set([...first, ...second]).size);
+      }),
+      { numRuns: 200 },
+    );
+    // every page pending (round 0): one run
+    const all = new GuestMemory(1000, 0.5, rng());
+    all.startLogging();
+    expect(all.sync().runs).toBe(1);
+    // pages 31 and 32 sit in two words but make one run; 63 and 65 make two
+    const m = new GuestMemory(128, 0, rng());
+    m.startLogging();
+    m.sync();
+    m.sendSnapshot(new Uint8Array(128));
+    for (const p of [31, 32, 63, 65]) m.writePage(p);
+    expect(m.sync()).toMatchObject({ pages: 4, runs: 3 });
+  });
+
   it('merges pages dirtied after a sync into the pending set that has not been sent yet', () => {
     const m = new GuestMemory(128, 0, rng());
     const dest = new Uint8Array(128);

@@ -78,4 +78,20 @@ describe('transport cost models', () => {
     expect(plain.cost(full, zeroPages, 0).seconds).toBeCloseTo(c10.wireBytes / plain.rate + plain.rtt, 9);
     expect(() => buildLink(getNetwork('10g'), 'tcp', { zeroScanRate: 0 })).toThrow(/--zero-scan-rate/);
   });
+
+  it('--run-cost: each run of pages costs the sending thread, serial with its zero-page reads, hidden behind a slower wire', () => {
+    const full = 10_000;
+    const wire = full * (4096 + PAGE_HEADER_BYTES);
+    // 10g TCP: the stream cap (0.5 GB/s) is the limit, so per-run work adds to it
+    const l10 = buildLink(getNetwork('10g'), 'tcp', { runCost: 5e-6, zeroScanRate: 8e9 });
+    expect(l10.cost(full, 1000, 0, full).seconds).toBeCloseTo(full * 5e-6 + (1000 * 4096) / 8e9 + (wire + 1000 * ZERO_PAGE_BYTES) / 0.5e9 + l10.rtt, 9);
+    // one long run costs once
+    expect(l10.cost(full, 0, 0, 1).seconds).toBeCloseTo(5e-6 + wire / 0.5e9 + l10.rtt, 9);
+    // 1g: the wire is slower than the stream plus the per-run work: no change
+    const l1 = buildLink(getNetwork('1g'), 'tcp', { runCost: 5e-6 });
+    expect(l1.cost(full, 0, 0, full).seconds).toBeCloseTo(wire / l1.rate + l1.rtt, 9);
+    // unset, or no runs given: free
+    expect(buildLink(getNetwork('10g'), 'tcp').cost(full, 0, 0, full).seconds).toBeCloseTo(wire / 0.5e9 + l10.rtt, 9);
+    expect(() => buildLink(getNetwork('10g'), 'tcp', { runCost: -1 })).toThrow(/--run-cost/);
+  });
 });

@@ -115,6 +115,7 @@ export class RealMigration {
       link_goodput_bps: null,
       page_path_goodput_bps: null,
       zero_scan_bps: null,
+      run_cost_s: null,
       control_rtt_s: null,
       round0_goodput_bps: null,
       phases: { config_s: 0, storage_copy_s: 0, precopy_s: 0, blackout_s: 0, handoff_s: 0, cleanup_s: 0 },

@@ -67,6 +67,8 @@ export interface RealMeasured {
   page_path_goodput_bps: number | null;
   /** Bytes per second of zero memory round 0's walk reads to find zero pages (probed), null without a probe. */
   zero_scan_bps: number | null;
+  /** Seconds per run of scattered pages beyond their bytes at the page path's rate (probed), null without a probe. */
+  run_cost_s: number | null;
   /** Median round trip of a control request, seconds. */
   control_rtt_s: number | null;
   /** Memory bytes per second of round 0 (non-zero pages over the round's duration). */

@@ -12,7 +12,7 @@ import type { RealRun } from './options.js';
 
 export interface Prediction {
   /** Inputs taken from the real run's measurements. */
-  inputs: { link_rate_bps: number; link_rate_from: 'page-path probe' | 'link probe'; zero_scan_bps: number | null; stream_cap_bps: number | null; rtt_s: number; setup_time_s: number; handoff_time_s: number; resume_time_s: number; cleanup_time_s: number };
+  inputs: { link_rate_bps: number; link_rate_from: 'page-path probe' | 'link probe'; zero_scan_bps: number | null; run_cost_s: number | null; stream_cap_bps: number | null; rtt_s: number; setup_time_s: number; handoff_time_s: number; resume_time_s: number; cleanup_time_s: number };
   sim: { total_time_s: number; downtime_ms: number; precopy_rounds: number; memory_bytes_sent: number; converged: boolean; storage_copy_time_s: number };
   /** measured / predicted */
   ratio: { total_time: number; downtime: number | null };
@@ -41,6 +41,7 @@ export function predictionInput(input: ScenarioInput, run: RealRun): { input: Sc
     link_rate_bps: rate,
     link_rate_from: fromPages ? ('page-path probe' as const) : ('link probe' as const),
     zero_scan_bps: ms.zero_scan_bps,
+    run_cost_s: ms.run_cost_s,
     // Unlimited, the page path's rate is what the sending thread can do (the CPU, not a wire, limits it):
     // the zero-page reads of round 0 then add to the time rather than hide behind the wire.
     stream_cap_bps: fromPages && ms.rate_bps === null ? rate : null,
@@ -58,6 +59,7 @@ export function predictionInput(input: ScenarioInput, run: RealRun): { input: Sc
       linkRate: `${rate}B/s`,
       ...(ms.zero_scan_bps !== null && ms.zero_scan_bps > 0 ? { zeroScanRate: `${ms.zero_scan_bps}B/s` } : {}),
       ...(inputs.stream_cap_bps !== null ? { streamCap: `${inputs.stream_cap_bps}B/s` } : {}),
+      ...(ms.run_cost_s !== null ? { runCost: `${ms.run_cost_s}s` } : {}),
       transport: 'tcp',
       rtt: `${rtt}s`,
       setupTime: `${inputs.setup_time_s}s`,

@@ -12,6 +12,7 @@ import { PAGE_SIZE } from '../../units/index.js';
 
 const WARMUP_BYTES = 16 * 2 ** 20;
 const PAGE_PROBE_PASSES = 3;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** The link probe: control round trips and the goodput of a plain transfer over the same channels. */
 export async function probeLink(m: RealMigration): Promise<void> {
@@ -62,7 +63,21 @@ export async function probeLink(m: RealMigration): Promise<void> {
         staging.barrierPassed();
         rates.push((c.pages * PAGE_SIZE) / ((performance.now() - t) / 1000));
       }
-      m.measured.page_path_goodput_bps = rates.sort((a, b) => a - b)[Math.floor(rates.length / 2)]!;
+      const rate = (m.measured.page_path_goodput_bps = median(rates));
+      // Scattered pages, timed: every third page (runs of one page, packed into page packets and unpacked
+      // at the destination, as the later rounds' and the blackout's dirty pages are). What they take
+      // beyond their bytes at the page path's rate is the cost of a run.
+      const costs: number[] = [];
+      for (let pass = 0; pass < PAGE_PROBE_PASSES; pass++) {
+        const every3rd = new Uint32Array(ram.bitmap.length).fill(0x49249249);
+        const t = performance.now();
+        const c = await sendPages({ ram, pending: every3rd, session: s, pool: m.pool, staging, chunkSize: m.o.chunkSize ?? 2 ** 20, skipZero: false });
+        await s.flush();
+        staging.barrierPassed();
+        const seconds = (performance.now() - t) / 1000;
+        costs.push(Math.max(0, (seconds - (c.pages * PAGE_SIZE) / rate) / c.pages));
+      }
+      m.measured.run_cost_s = median(costs);
       // Zero-page detection, timed: the same walk over zero memory (round 0 reads each zero page whole
       // and sends nothing for it).
       const zero = GuestRam.create(pageBytes, 1, 3);

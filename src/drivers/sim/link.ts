@@ -61,11 +61,11 @@ export class SimLink {
    * virtual time (chunks, windows, per-channel rates and round trips); one TCP stream is a single FIFO
    * pipe, whose closed form is the same as striping over one channel.
    */
-  cost(fullPages: number, zeroPages: number, extraBytes: number, failures: readonly ChannelFailure[] = []): TransferCost {
-    const fluid = this.model.costAt(this.available, fullPages, zeroPages, extraBytes);
+  cost(fullPages: number, zeroPages: number, extraBytes: number, runs = 0, failures: readonly ChannelFailure[] = []): TransferCost {
+    const fluid = this.model.costAt(this.available, fullPages, zeroPages, extraBytes, runs);
     if (!this.striped) return fluid;
     // Striped: the channels' schedule, unless the source's page work (pipelined with it) is slower.
-    const cpu = this.model.cpuSeconds(fullPages, zeroPages, fluid.wireBytes);
+    const cpu = this.model.cpuSeconds(fullPages, zeroPages, fluid.wireBytes, runs);
     return { seconds: Math.max(this.stripedSeconds(fluid.wireBytes, failures), cpu > 0 ? cpu + this.model.rtt : 0), wireBytes: fluid.wireBytes };
   }
 

@@ -59,7 +59,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
   const copySpec = s.mode === 'shared-nothing' ? { ...s.vm, files: s.vm.files.filter((f) => f.kind !== 'config') } : s.vm;
   const disk = copies ? new DiskImage(copySpec, s.workload.io, Rng.stream(s.seed, 'disk-layout')) : null;
   const storage = new StorageSim(disk, s.workload.io, s.storage.source, copies ? s.storage.dest : null, Rng.stream(s.seed, 'storage-io'), s.storage.copyMinShare);
-  const link = new SimLink(buildLink(s.network, s.transport, { compression: s.compression, ...(s.zeroScanRate !== null ? { zeroScanRate: s.zeroScanRate } : {}) }), s.network.nics);
+  const link = new SimLink(buildLink(s.network, s.transport, { compression: s.compression, ...(s.zeroScanRate !== null ? { zeroScanRate: s.zeroScanRate } : {}), runCost: s.runCost }), s.network.nics);
   // What a storage-only move to or from an SMB share gets: the host's SMB multichannel links.
   const smbLinkRate = s.mode === 'storage' ? buildLink(s.network, 'smb').rate : 0;
   const rtt = memoryMode ? link.rtt : 0;
@@ -86,7 +86,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
   let throttle = 0;
   let ioScale = storage.baseScale;
   let logging = false;
-  let pending = { pages: 0, zeroPages: 0 };
+  let pending = { pages: 0, zeroPages: 0, runs: 0 };
   // Outcome data.
   let memoryVerified: boolean | null = null;
   let writesLost = 0;
@@ -237,7 +237,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
         if (a.type === 'send') throttle = a.throttle;
         setBackground();
         const sent = pending;
-        const c = link.cost(sent.pages - sent.zeroPages, sent.zeroPages, a.type === 'send-final' ? a.stateBytes : 0);
+        const c = link.cost(sent.pages - sent.zeroPages, sent.zeroPages, a.type === 'send-final' ? a.stateBytes : 0, sent.runs);
         // Pages are read when the round starts: a write during the round makes the destination's copy
         // stale, and only the next round's resend can repair it (the strictest ordering).
         mem!.sendSnapshot(dest!);

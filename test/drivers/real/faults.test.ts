@@ -36,6 +36,9 @@ describe('real faults: the guest keeps running on the source, intact, and the de
     ['dest-crash@blackout:0.3', MEMORY, 'dest_crash'],
     ['dest-crash@storage-copy:0.5', STORAGE, 'dest_crash'],
     ['link-down@precopy:0.3', MEMORY, 'link_down'],
+    ['link-down@blackout:0.3', MEMORY, 'link_down'],
+    ['link-down@storage-copy:0.5', STORAGE, 'link_down'],
+    ['nic-down@precopy:0.5', MEMORY, 'all_channels_lost'], // one route (no --bind): every channel leaves by it
     ['auth-failure@config', MEMORY, 'auth_failure'],
     ['dest-storage-error@storage-copy:0.3', STORAGE, 'dest_storage_error'],
     ['dest-storage-error@precopy:0.5', MEMORY, 'dest_storage_error'],

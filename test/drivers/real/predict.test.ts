@@ -3,7 +3,7 @@ import { predict, predictionInput } from '../../../src/drivers/real/predict.js';
 import type { RealRun } from '../../../src/drivers/real/options.js';
 
 /** A measured run as the real driver reports it (only the fields the prediction reads). */
-function run(over: { rate_bps?: number | null; page_path_goodput_bps?: number | null; zero_scan_bps?: number | null } = {}): RealRun {
+function run(over: { rate_bps?: number | null; page_path_goodput_bps?: number | null; zero_scan_bps?: number | null; run_cost_s?: number | null } = {}): RealRun {
   return {
     result: { mode: 'cluster', faults: null, handoff_ms: 2, total_time_s: 0.5, downtime_ms: 20 },
     measured: {
@@ -11,6 +11,7 @@ function run(over: { rate_bps?: number | null; page_path_goodput_bps?: number | 
       link_goodput_bps: 1.2e9,
       page_path_goodput_bps: 0.7e9,
       zero_scan_bps: 9e9,
+      run_cost_s: 4e-6,
       control_rtt_s: 0.001,
       round0_goodput_bps: 0.75e9,
       phases: { config_s: 0.03, storage_copy_s: 0, precopy_s: 0.4, blackout_s: 0.02, handoff_s: 0.005, cleanup_s: 0.02 },
@@ -31,6 +32,8 @@ describe('the prediction beside a real run', () => {
     expect(p.inputs.stream_cap_bps).toBe(0.7e9);
     expect(p.input.streamCap).toBe('700000000B/s');
     expect(p.input.transport).toBe('tcp');
+    expect(p.inputs.run_cost_s).toBe(4e-6);
+    expect(p.input.runCost).toBe('0.000004s');
   });
 
   it('over a rate-limited link the wire, not the thread, is the limit: no stream cap', () => {
@@ -41,16 +44,17 @@ describe('the prediction beside a real run', () => {
   });
 
   it('falls back to the link probe without a page-path probe', () => {
-    const p = predictionInput(input, run({ page_path_goodput_bps: null, zero_scan_bps: null }))!;
+    const p = predictionInput(input, run({ page_path_goodput_bps: null, zero_scan_bps: null, run_cost_s: null }))!;
     expect(p.inputs.link_rate_from).toBe('link probe');
     expect(p.inputs.link_rate_bps).toBe(1.2e9);
     expect(p.input.zeroScanRate).toBeUndefined();
     expect(p.input.streamCap).toBeUndefined();
+    expect(p.input.runCost).toBeUndefined();
   });
 
   it('an idle guest is predicted slower with the zero-page reads than without them', () => {
-    const withScan = predict(input, run())!;
-    const without = predict(input, run({ zero_scan_bps: null }))!;
+    const withScan = predict(input, run({ run_cost_s: null }))!;
+    const without = predict(input, run({ zero_scan_bps: null, run_cost_s: null }))!;
     // 512 MiB idle: most pages are zero; reading them at 9 GB/s adds their time to the CPU-bound stream
     const zeroBytes = withScan.record.zero_pages * 4096;
     expect(withScan.prediction.sim.total_time_s - without.prediction.sim.total_time_s).toBeCloseTo(zeroBytes / 9e9, 3);
