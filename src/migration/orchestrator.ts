@@ -19,9 +19,11 @@ import type { Phase } from './faults.js';
 import { PrecopyCore, type MemoryAction, type MemoryEvent, type PrecopyConfig, type PrecopySummary } from './precopy.js';
 import { StorageMirror } from './storage.js';
 
-/** Why a migration rolled back. `dest_refused` (real engine only): the destination refused a step for a
- *  reason of its own (it names it), such as too little memory for the VM. */
-/** Why a migration failed; `cancelled` is the operator's (the real engine's Ctrl-C), rolled back like a fault. */
+/**
+ * Why a migration rolled back. Real engine only: `dest_refused`, the destination refused a step for a
+ * reason of its own (it names it), such as too little memory for the VM; `cancelled`, the operator's
+ * Ctrl-C or SIGTERM, rolled back like a fault.
+ */
 export type Cause = 'link_down' | 'all_channels_lost' | 'dest_crash' | 'dest_storage_error' | 'auth_failure' | 'stall_timeout' | 'no_convergence' | 'dest_refused' | 'cancelled';
 
 export interface MigrationConfig {

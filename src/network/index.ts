@@ -137,7 +137,7 @@ export function withOverrides(network: Network, o: { mtu?: number; rtt?: number;
 }
 
 /**
- * One link of the given payload rate (bytes/s), with no per-stream cap: `--link-rate`, which replays a
+ * One link of the given payload rate (bytes/s), with no per-stream cap unless one is given: `--link-rate`, which replays a
  * measured link (such as the real engine's loopback goodput) in the simulator. The NIC's line rate is the
  * payload rate over the TCP protocol efficiency at the MTU, so that `payloadRate` gives back `rate`.
  */

@@ -66,6 +66,8 @@ export interface TransferCost {
   seconds: number;
   /** Bytes that cross the wire (page headers and markers included, after compression). */
   wireBytes: number;
+  /** Striped transfers: the source's page work (cpuSeconds + a round trip), which a restripe after a channel failure keeps as a minimum. */
+  floor?: number;
 }
 
 export interface LinkModel {

@@ -54,17 +54,22 @@ export const SIM_STRIPE_DEFAULTS: StripeOptions = { chunkSize: 2 ** 20, window: 
 export const SIM_MAX_CHUNKS = 2048;
 
 /**
- * Striping options for simulating a transfer of `bytes`: the sender's 1 MiB chunks and 8 MiB window up
- * to 2 GiB; above that, chunks of bytes / 2048 rounded up to a power of two (and a window of at least two
- * chunks), which bounds the cost of a simulation. Chunking only shapes a transfer's tail: the end moves
- * by at most one chunk's time on one channel, i.e. channels / 2048 of the transfer's time (0.4% with 8
- * channels, against 0.1% with the sender's own 1 MiB chunks on 8 GiB).
+ * Striping options for simulating a transfer of `bytes` over `channels`: the sender's 1 MiB chunks and
+ * 8 MiB window up to 2 GiB; above that, chunks of bytes / 2048 rounded up to a power of two, which bounds
+ * the cost of a simulation, with a window wide enough (a chunk plus the largest rate x round trip) that
+ * no channel ever waits for an acknowledgement, as none does with the sender's own settings then. When
+ * the sender's own window limits a channel (rate x round trip above 7 MiB), the sender's settings stay,
+ * whatever the cost. Chunking then only shapes a transfer's tail: its end moves by at most one chunk's
+ * time on one channel, i.e. 2 x channels / 2048 of the transfer's time (a chunk is up to twice
+ * bytes / 2048).
  */
-export function simStripeOptions(bytes: number): StripeOptions {
+export function simStripeOptions(bytes: number, channels: readonly SimChannel[]): StripeOptions {
   const d = SIM_STRIPE_DEFAULTS;
   if (bytes <= d.chunkSize * SIM_MAX_CHUNKS) return d;
+  const bdp = Math.max(0, ...channels.map((c) => c.rate * c.rtt));
+  if (bdp > d.window - d.chunkSize) return d; // window-bound: keep the sender's own behaviour
   const chunkSize = 2 ** Math.ceil(Math.log2(bytes / SIM_MAX_CHUNKS));
-  return { ...d, chunkSize, window: Math.max(d.window, 2 * chunkSize) };
+  return { ...d, chunkSize, window: Math.max(d.window, chunkSize * Math.ceil((chunkSize + bdp) / chunkSize), 2 * chunkSize) };
 }
 
 /**

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,6 +72,52 @@ describe('migbench migrate', () => {
     expect(stderr).toMatch(/SIGINT: cancelling the migration/);
     expect(stderr).toMatch(/migration rolled back \(cancelled\): cancelled by the operator .*the VM keeps running on the source \(memory intact\), 0 file\(s\) left on the destination/);
     expect(readdirSync(dest)).toEqual([]);
+    expect(readdirSync(tmp).filter((f) => f.startsWith('migbench-real-'))).toEqual([]);
+  });
+
+  it("a terminal's Ctrl-C (to the whole process group) reaches only migrate: the destination survives to clean up, then exits", async () => {
+    const dest = temp();
+    const child = spawn(process.execPath, [BIN, 'migrate', '--memory', '128MiB', '--workload', 'web', '--channels', '2', '--rate', '100Mbit/s', '--probe', '0', '--dest-dir', dest], {
+      env: { ...process.env, MIGBENCH_KEY: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group, as a shell's foreground job
+    });
+    children.push(child);
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    for (let i = 0; i < 600 && !/migrating \d+ bytes/.test(stderr) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+    process.kill(-child.pid!, 'SIGINT'); // what a terminal does on Ctrl-C
+    const t = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const code = await exited;
+    clearTimeout(t);
+    expect(code, stderr).toBe(130);
+    expect(stderr).toMatch(/migration rolled back \(cancelled\)/);
+    // the destination was not hit by the Ctrl-C: the rollback used the migration's own session
+    expect(stderr).not.toMatch(/starting it again|abort over the migration session failed/);
+    expect(readdirSync(dest)).toEqual([]);
+    // the destination process (its command line names the directory) is gone too
+    const alive = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).some((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dest);
+      } catch {
+        return false;
+      }
+    });
+    for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(alive()).toBe(false);
+  });
+
+  it('Ctrl-C while probing stops before anything moves (exit 130)', async () => {
+    const tmp = temp();
+    const run = cli(['migrate', '--memory', '64MiB', '--workload', 'web', '--channels', '2', '--rate', '20Mbit/s', '--probe', '64MiB'], 60_000, { TMPDIR: tmp });
+    for (let i = 0; i < 600 && !/probing the link/.test(run.err()) && run.child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(run.err()).toMatch(/probing the link to 127\.0\.0\.1:\d+ with 64 MiB/);
+    run.child.kill('SIGINT');
+    const { code, stderr } = await run.done;
+    expect(code, stderr).toBe(130);
+    expect(stderr).toMatch(/migration cancelled before it started \(nothing was moved\)/);
+    expect(stderr).not.toMatch(/migrating \d+ bytes/);
     expect(readdirSync(tmp).filter((f) => f.startsWith('migbench-real-'))).toEqual([]);
   });
 

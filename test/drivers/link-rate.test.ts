@@ -60,6 +60,17 @@ describe('--zero-scan-rate', () => {
     expect(costly.downtime_ms).toBeGreaterThan(free.downtime_ms + 1);
     expect(() => resolveScenario({ runCost: 'slow' })).toThrow(/--run-cost/);
   });
+  it('SMB: a channel failure during a transfer that the zero-page reads bound keeps that bound (no shorter, no crash)', () => {
+    for (const network of ['2x10g', '2x10g-rdma']) {
+      const base = { memory: '8GiB', workload: 'idle', network, transport: 'smb', zeroScanRate: '9GB/s' } as const;
+      const clean = simulate(resolveScenario(base));
+      for (const at of ['precopy:0.6', 'precopy:0.8']) {
+        const hit = simulate(resolveScenario({ ...base, fault: [`channel-down@${at}`] }));
+        expect(hit.outcome).toBe('completed');
+        expect(hit.rounds[0]!.duration_s).toBeGreaterThanOrEqual(clean.rounds[0]!.duration_s - 1e-9);
+      }
+    }
+  });
   it('rejects a bad rate naming the flag', () => {
     expect(() => resolveScenario({ zeroScanRate: '0GB/s' })).toThrow(/--zero-scan-rate/);
     expect(() => resolveScenario({ zeroScanRate: 'quick' })).toThrow(/--zero-scan-rate/);

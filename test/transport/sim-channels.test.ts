@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { AllChannelsLostError } from '../../src/transport/striper.js';
-import { simulateStripedTransfer, type SimChannel } from '../../src/transport/sim-channels.js';
+import { SIM_MAX_CHUNKS, SIM_STRIPE_DEFAULTS, simStripeOptions, simulateStripedTransfer, type SimChannel } from '../../src/transport/sim-channels.js';
 
 const MiB = 2 ** 20;
 const opts = { chunkSize: MiB, window: 8 * MiB };
@@ -82,3 +82,32 @@ describe('striped transfers in virtual time', () => {
     );
   });
 });
+
+describe('simulation chunking of large transfers', () => {
+  const GiB = 2 ** 30;
+  const eight = (rtt: number): SimChannel[] => Array.from({ length: 8 }, (_, id) => ({ id, rate: 0.3e9 + id * 1e7, rtt }));
+
+  it("keeps the sender's settings up to 2 GiB, and above it uses at most 2048 chunks, ending within 2 x channels / 2048 of the sender's own schedule", () => {
+    const ch = eight(50e-6);
+    expect(simStripeOptions(2 * GiB, ch)).toEqual(SIM_STRIPE_DEFAULTS);
+    for (const bytes of [3 * GiB, 16 * GiB + 12345]) {
+      const o = simStripeOptions(bytes, ch);
+      expect(Math.ceil(bytes / o.chunkSize)).toBeLessThanOrEqual(SIM_MAX_CHUNKS);
+      expect(o.window).toBeGreaterThanOrEqual(o.chunkSize + Math.max(...ch.map((c) => c.rate * c.rtt)));
+      const coarse = simulateStripedTransfer(bytes, ch, o);
+      const fine = simulateStripedTransfer(bytes, ch, SIM_STRIPE_DEFAULTS);
+      expect(coarse.chunks).toBeLessThanOrEqual(SIM_MAX_CHUNKS);
+      expect(Math.abs(coarse.seconds - fine.seconds) / fine.seconds).toBeLessThanOrEqual((2 * ch.length) / SIM_MAX_CHUNKS);
+    }
+  });
+
+  it("keeps the sender's settings where its 8 MiB window limits a channel (a long round trip), so the rate does not jump at 2 GiB", () => {
+    const ch = eight(50e-3); // 0.3 GB/s x 50 ms = 15 MB in flight: window-bound
+    expect(simStripeOptions(8 * GiB, ch)).toEqual(SIM_STRIPE_DEFAULTS);
+    const below = simulateStripedTransfer(2 * GiB, ch, simStripeOptions(2 * GiB, ch));
+    const above = simulateStripedTransfer(3 * GiB, ch, simStripeOptions(3 * GiB, ch));
+    const rate = (bytes: number, sec: number) => bytes / sec;
+    expect(rate(3 * GiB, above.seconds) / rate(2 * GiB, below.seconds)).toBeCloseTo(1, 1);
+  });
+});
+

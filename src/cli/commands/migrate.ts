@@ -1,7 +1,7 @@
 // `migbench migrate`: one real live migration of a running guest (memory, and with shared-nothing a disk
 // image) over the multichannel TCP transport, verified byte for byte. Without --to it starts a
 // destination (`migbench migrate-receiver`) on loopback. Exit 0: completed and verified; 3: rolled back
-// (the message names why) or not verified; 2: bad input.
+// (the message names why) or not verified; 130: cancelled (Ctrl-C or SIGTERM); 2: bad input.
 
 import type { Command } from 'commander';
 import { migrateReal } from '../../drivers/real/driver.js';
@@ -120,11 +120,14 @@ export function registerMigrate(program: Command, io: Io): void {
     // Ctrl-C kills the process (the handlers are gone by then).
     const cancel = new AbortController();
     const onSignal = (sig: string) => {
+      // Both handlers go at the first signal: the next one (either) kills the process.
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       if (!o.quiet) io.err(`migbench migrate: ${sig}: cancelling the migration (Ctrl-C again to kill)\n`);
       cancel.abort();
     };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     const run = await migrateReal({
       signal: cancel.signal,
       scenario,

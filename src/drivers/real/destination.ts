@@ -40,7 +40,10 @@ export async function adminRequest(m: RealMigration, req: Request, timeout = m.s
   for (let attempt = 0; ; attempt++) {
     let s: SenderSession | undefined;
     try {
-      if (m.receiver?.exited) await m.receiver.restart();
+      if (m.receiver?.exited) {
+        m.log('the local destination is gone: starting it again on its directory to clean up');
+        await m.receiver.restart();
+      }
       s = await SenderSession.open({ ...m.sessionOptions(1, m.key, m.targets().length), connectTimeout: 10 });
       const link = new DestinationLink(s, timeout);
       await link.request({ t: 'hello', kind: 'admin', version: PROTOCOL_VERSION });

@@ -150,8 +150,11 @@ export class RealMigration {
     await this.prepare();
     if (signal?.aborted) throw new InterruptedError('migration cancelled before it started (nothing was moved)');
     const cancel = () => {
-      // Past the point of no return (the VM runs on the destination) there is nothing to cancel.
-      if (this.core.currentPhase === 'cleanup' || this.core.currentPhase === 'done') this.log('cancel ignored: the VM already runs on the destination; the migration completes');
+      const phase = this.core.currentPhase;
+      // From the handoff on the destination may already run the VM (its answer to `resume` can be in
+      // flight): an operator's cancel then lets the migration complete rather than risk two running VMs.
+      if (phase === 'handoff' || phase === 'cleanup') this.log('cancel ignored: the switch-over to the destination has begun; the migration completes');
+      else if (phase === 'rollback' || phase === 'done') this.log('cancel ignored: the migration is already ending');
       else this.fail('cancelled', 'cancelled by the operator');
     };
     signal?.addEventListener('abort', cancel, { once: true });

@@ -108,6 +108,7 @@ async function start(dir: string, key: Buffer, reserve: number): Promise<{ child
     // Its own process group: a terminal's Ctrl-C goes to `migrate`, which cancels and rolls back, and
     // must not kill the destination mid-rollback. It still exits when our end of its stdin closes.
     detached: true,
+    windowsHide: true,
   });
   let out = '';
   let err = '';

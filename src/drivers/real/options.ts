@@ -36,7 +36,11 @@ export interface RealOptions {
   /** Local destination: keep the guest's memory size zeroed and faulted in before the migration (as a
    *  host's free memory), instead of faulting each page in as its data arrives (default true). */
   destReserve?: boolean;
-  /** Bytes of the link probe before the migration (0: no probe). */
+  /**
+   * Bytes of the probes before the migration (probe.ts; 0: none): the plain link probe sends this much,
+   * the page-path probe walks a scratch memory of this size (whole MiB; under 1 MiB it is skipped, and so
+   * is it on a rate-limited link), the zero-page read probe at most 128 MiB of it.
+   */
   probeBytes?: number;
   /** Hand the source guest and disk to the caller instead of stopping them (tests inspect them). */
   keepSource?: boolean;
@@ -60,9 +64,10 @@ export interface RealMeasured {
   /** Loopback goodput of the link probe before the migration (payload bytes/s), null without one. */
   link_goodput_bps: number | null;
   /**
-   * Goodput of the migration's own page path before the migration (payload bytes/s): non-zero pages of a
-   * scratch memory walked, copied, checksummed and sent by the code the rounds run, written into memory at
-   * the destination, while the guest runs. Null without a probe.
+   * Goodput of the migration's own page path before the migration (payload bytes/s): the non-zero pages of
+   * a scratch memory walked, copied, checksummed and sent as whole runs by the code the rounds run (into
+   * the destination's probe ring), while the guest runs; median of 3 passes. Null without a page-path
+   * probe (none asked, or a rate-limited link).
    */
   page_path_goodput_bps: number | null;
   /** Bytes per second of zero memory round 0's walk reads to find zero pages (probed), null without a probe. */

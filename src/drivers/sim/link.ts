@@ -66,12 +66,14 @@ export class SimLink {
     if (!this.striped) return fluid;
     // Striped: the channels' schedule, unless the source's page work (pipelined with it) is slower.
     const cpu = this.model.cpuSeconds(fullPages, zeroPages, fluid.wireBytes, runs);
-    return { seconds: Math.max(this.stripedSeconds(fluid.wireBytes, failures), cpu > 0 ? cpu + this.model.rtt : 0), wireBytes: fluid.wireBytes };
+    const floor = cpu > 0 ? cpu + this.model.rtt : 0;
+    return { seconds: Math.max(this.stripedSeconds(fluid.wireBytes, failures), floor), wireBytes: fluid.wireBytes, floor };
   }
 
   /** Seconds to move `bytes` over the live channels by the striper, given failures during the transfer. */
   stripedSeconds(bytes: number, failures: readonly ChannelFailure[] = []): number {
-    return simulateStripedTransfer(bytes, this.simChannels(), simStripeOptions(bytes), failures, this.rerate()).seconds;
+    const channels = this.simChannels();
+    return simulateStripedTransfer(bytes, channels, simStripeOptions(bytes, channels), failures, this.rerate()).seconds;
   }
 
   /** Live channels with their share of the link after other traffic. */

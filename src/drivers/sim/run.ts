@@ -43,7 +43,7 @@ interface Activity {
   make: (now: number) => Event;
   transfer: { bytes: number; done: number; rate: number; last: number } | null;
   /** An SMB memory transfer: recomputed by the striper when a channel dies during it. */
-  striped?: { bytes: number; channels: SimChannel[]; rerate: (dead: ReadonlySet<number>) => Map<number, number>; failures: ChannelFailure[]; stallShift: number };
+  striped?: { bytes: number; channels: SimChannel[]; rerate: (dead: ReadonlySet<number>) => Map<number, number>; failures: ChannelFailure[]; stallShift: number; floor: number };
 }
 
 export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
@@ -135,7 +135,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
     seconds: number,
     make: (now: number) => Event,
     transferBytes?: number,
-    striped?: { bytes: number; channels: SimChannel[]; rerate: (dead: ReadonlySet<number>) => Map<number, number> },
+    striped?: { bytes: number; channels: SimChannel[]; rerate: (dead: ReadonlySet<number>) => Map<number, number>; floor: number },
   ): void => {
     const end = sim.now + seconds;
     const a: Activity = {
@@ -245,7 +245,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
           c.seconds,
           (t) => ({ type: 'sent', now: t, pages: sent.pages, zeroPages: sent.zeroPages, wireBytes: c.wireBytes }),
           c.wireBytes,
-          link.striped ? { bytes: c.wireBytes, channels: link.simChannels(), rerate: link.rerate() } : undefined,
+          link.striped ? { bytes: c.wireBytes, channels: link.simChannels(), rerate: link.rerate(), floor: c.floor ?? 0 } : undefined,
         );
         return;
       }
@@ -299,8 +299,9 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
     const t = sim.now - a.start - st.stallShift;
     for (const channel of channels) st.failures.push({ channel, dies: t, noticed: t + s.timing.detectTime });
     try {
-      const r = simulateStripedTransfer(st.bytes, st.channels, simStripeOptions(st.bytes), st.failures, st.rerate);
-      reschedule(a, a.start + st.stallShift + r.seconds);
+      const r = simulateStripedTransfer(st.bytes, st.channels, simStripeOptions(st.bytes, st.channels), st.failures, st.rerate);
+      // The source's page work (zero-page reads, per-run work) still bounds the transfer from below.
+      reschedule(a, Math.max(sim.now, a.start + st.stallShift + r.seconds, a.start + st.floor));
     } catch (err) {
       if (err instanceof AllChannelsLostError) failAfter(s.timing.detectTime, 'all_channels_lost');
       else throw err;
