@@ -28,7 +28,7 @@ export interface SyncCounts {
   pages: number;
   /** Of those, pages that are zero (sent as markers). */
   zeroPages: number;
-  /** Maximal runs of consecutive pages among them (scattered dirty pages: about one run per page). */
+  /** Maximal runs of consecutive pages among them (scattered dirty pages: about one run per page); 0 unless asked for. */
   runs: number;
 }
 
@@ -126,9 +126,10 @@ export class GuestMemory {
    * Move the dirty log into the pending set and start a fresh log (KVM_GET_DIRTY_LOG with clear, ORed
    * into the migration bitmap as QEMU does). Returns the pending set: pages and zero pages among them.
    */
-  sync(): SyncCounts {
+  /** @param countRuns also count the runs of consecutive pending pages (costs about half a sync more). */
+  sync(countRuns = false): SyncCounts {
     if (!this.logging) throw new StateError('sync() before startLogging()');
-    if (this.snapHi <= this.snapLo) return this.syncBySwap();
+    if (this.snapHi <= this.snapLo) return this.syncBySwap(countRuns);
     const s = this.snapshot;
     const d = this.dirty;
     const nz = this.nonZero;
@@ -146,10 +147,12 @@ export class GuestMemory {
       s[w] = m;
       pages += popcount32(m);
       nonZero += popcount32(m & nz[w]!);
-      // A page starts a run when the page before it is not pending (bit 0 looks at the word before).
-      runs += popcount32(m & ~((m << 1) | (prevW === w - 1 ? prevTop : 0)));
-      prevW = w;
-      prevTop = m >>> 31;
+      if (countRuns) {
+        // A page starts a run when the page before it is not pending (bit 0 looks at the word before).
+        runs += popcount32(m & ~((m << 1) | (prevW === w - 1 ? prevTop : 0)));
+        prevW = w;
+        prevTop = m >>> 31;
+      }
     }
     d.fill(0, this.dirtyLo, this.dirtyHi);
     this.snapLo = lo;
@@ -163,7 +166,7 @@ export class GuestMemory {
    * Nothing pending (the last round sent everything): the dirty log becomes the pending set by swapping
    * the two bitmaps; the old pending set is all zero already (every send clears what it sent).
    */
-  private syncBySwap(): SyncCounts {
+  private syncBySwap(countRuns: boolean): SyncCounts {
     const d = this.dirty;
     this.dirty = this.snapshot;
     this.snapshot = d;
@@ -178,9 +181,11 @@ export class GuestMemory {
       if (m === 0) continue;
       pages += popcount32(m);
       nonZero += popcount32(m & nz[w]!);
-      runs += popcount32(m & ~((m << 1) | (prevW === w - 1 ? prevTop : 0)));
-      prevW = w;
-      prevTop = m >>> 31;
+      if (countRuns) {
+        runs += popcount32(m & ~((m << 1) | (prevW === w - 1 ? prevTop : 0)));
+        prevW = w;
+        prevTop = m >>> 31;
+      }
     }
     this.snapLo = this.dirtyLo;
     this.snapHi = this.dirtyHi;

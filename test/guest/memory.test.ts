@@ -56,10 +56,11 @@ describe('GuestMemory', () => {
         m.sendSnapshot(new Uint8Array(300));
         const runsOf = (set: Set<number>) => [...set].filter((p) => !set.has(p - 1)).length;
         for (const p of first) m.writePage(p);
-        const a = m.sync(); // nothing pending: the swap path
+        expect(m.dirtyCount()).toBe(new Set(first).size);
+        const a = m.sync(true); // nothing pending: the swap path
         expect(a.runs).toBe(runsOf(new Set(first)));
         for (const p of second) m.writePage(p);
-        const b = m.sync(); // merged into the unsent pending set: the merge path
+        const b = m.sync(true); // merged into the unsent pending set: the merge path
         expect(b.runs).toBe(runsOf(new Set([...first, ...second])));
         expect(b.pages).toBe(new Set([...first, ...second]).size);
       }),
@@ -68,14 +69,15 @@ describe('GuestMemory', () => {
     // every page pending (round 0): one run
     const all = new GuestMemory(1000, 0.5, rng());
     all.startLogging();
-    expect(all.sync().runs).toBe(1);
+    expect(all.sync(true).runs).toBe(1);
+    expect(all.sync().runs).toBe(0); // not asked for
     // pages 31 and 32 sit in two words but make one run; 63 and 65 make two
     const m = new GuestMemory(128, 0, rng());
     m.startLogging();
     m.sync();
     m.sendSnapshot(new Uint8Array(128));
     for (const p of [31, 32, 63, 65]) m.writePage(p);
-    expect(m.sync()).toMatchObject({ pages: 4, runs: 3 });
+    expect(m.sync(true)).toMatchObject({ pages: 4, runs: 3 });
   });
 
   it('merges pages dirtied after a sync into the pending set that has not been sent yet', () => {

@@ -227,7 +227,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
           mem!.startLogging();
           logging = true;
         }
-        pending = mem!.sync();
+        pending = mem!.sync(s.runCost > 0); // runs cost only with --run-cost
         const c = pending;
         startActivity(0, (t) => ({ type: 'synced', now: t, pages: c.pages, zeroPages: c.zeroPages }));
         return;
