@@ -8,8 +8,18 @@ import type { RealMigration } from './driver.js';
 import { DestinationLink } from './link.js';
 import { PROTOCOL_VERSION, type Request } from './protocol.js';
 
+/** How long a rollback waits for a setup in flight to settle before cleaning up without it. */
+const SETUP_SETTLE_MS = 10_000;
+
 /** Have the destination delete the migration's VM and files, over the session or a new one. */
 export async function cleanDestination(m: RealMigration): Promise<Event> {
+  // A failure (a cancel, say) can strike while the setup is still opening the session or creating the
+  // VM: let it settle first (bounded), so that the abort below reaches what it created.
+  if (m.setupInFlight) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([m.setupInFlight.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, SETUP_SETTLE_MS)))]);
+    clearTimeout(timer);
+  }
   const old = m.session;
   const alive = old !== null && old.failure === undefined && old.channels.some((c) => c.alive) && !m.receiver?.exited;
   let reply: Record<string, unknown> | null = null;

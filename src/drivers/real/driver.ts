@@ -88,6 +88,11 @@ export class RealMigration {
   configSent = 0;
   stateSent = 0;
   stateSha: string | null = null;
+  /**
+   * The setup action (session, then the destination creates the VM): a failure abandons the wait for it,
+   * but the rollback must know what it left at the destination, so clean-up waits for it to settle.
+   */
+  setupInFlight: Promise<Event> | null = null;
   /** The device state stand-in (memory.ts deviceState), made before the timed migration. */
   state: Buffer | null = null;
   sourceDiskMoved: string | null = null;
@@ -310,7 +315,7 @@ export class RealMigration {
   private async forward(a: Action): Promise<Event> {
     switch (a.type) {
       case 'setup':
-        return this.setup();
+        return (this.setupInFlight = this.setup());
       case 'copy-segment':
         return this.copySegment(a.start, a.end);
       case 'sync':

@@ -54,6 +54,15 @@ describe('real faults: the guest keeps running on the source, intact, and the de
     if (base === STORAGE) expect(r.measured.source_intact.disk).toBe(true);
   });
 
+  it('a cancel as the setup starts (session and VM still being created) rolls back and leaves nothing at the destination', async () => {
+    const cancel = new AbortController();
+    const r = await realRun(MEMORY, { signal: cancel.signal, log: (line) => void (line.startsWith('migrating ') && cancel.abort()) });
+    expect(r.result.rollback_reason).toBe('cancelled');
+    expect(r.result).toMatchObject({ outcome: 'rolled_back', vm_running_on: 'source', destination_files_left: 0, invariants_ok: true });
+    expect(r.destFiles()).toEqual([]);
+    expect(r.measured.source_intact.memory).toBe(true);
+  });
+
   it('one channel down out of two: the transfer fails over and completes, verified; the only channel down: rolled back', async () => {
     const ok = await realRun({ ...MEMORY, fault: ['channel-down@precopy:0.5'] }, { channels: 2 });
     expect(ok.result).toMatchObject({ outcome: 'completed', verified: true, faults_applied: 1, invariants_ok: true });
