@@ -69,6 +69,11 @@ describe('--zero-scan-rate', () => {
         expect(hit.outcome).toBe('completed');
         expect(hit.rounds[0]!.duration_s).toBeGreaterThanOrEqual(clean.rounds[0]!.duration_s - 1e-9);
       }
+      // a stall before the channel failure still delays the transfer by the stall's length
+      const stalled = simulate(resolveScenario({ ...base, stallTime: '0.5s', detectTime: '0.05s', fault: ['stall@precopy:0.3'] }));
+      const both = simulate(resolveScenario({ ...base, stallTime: '0.5s', detectTime: '0.05s', fault: ['stall@precopy:0.3', 'channel-down@precopy:0.6'] }));
+      expect(stalled.rounds[0]!.duration_s).toBeGreaterThan(clean.rounds[0]!.duration_s + 0.4);
+      expect(both.rounds[0]!.duration_s).toBeGreaterThanOrEqual(stalled.rounds[0]!.duration_s - 1e-9);
     }
   });
   it('rejects a bad rate naming the flag', () => {

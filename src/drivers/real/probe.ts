@@ -57,6 +57,7 @@ export async function probeLink(m: RealMigration): Promise<void> {
     const scratch = GuestRam.create(WARMUP_BYTES, 0.5, 1);
     const pending = new Uint32Array(scratch.bitmap.length);
     for (const [fill, skipZero] of [[0xffffffff, true], [0x49249249, false]] as const) {
+      cancelled();
       pending.fill(fill);
       const staging = new Staging(Math.max(bytes, WARMUP_BYTES));
       await sendPages({ ram: scratch, pending, session: s, pool: m.pool, staging, chunkSize: m.o.chunkSize ?? 2 ** 20, skipZero });

@@ -301,7 +301,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
     try {
       const r = simulateStripedTransfer(st.bytes, st.channels, simStripeOptions(st.bytes, st.channels), st.failures, st.rerate);
       // The source's page work (zero-page reads, per-run work) still bounds the transfer from below.
-      reschedule(a, Math.max(sim.now, a.start + st.stallShift + r.seconds, a.start + st.floor));
+      reschedule(a, Math.max(sim.now, a.start + st.stallShift + Math.max(r.seconds, st.floor)));
     } catch (err) {
       if (err instanceof AllChannelsLostError) failAfter(s.timing.detectTime, 'all_channels_lost');
       else throw err;
