@@ -6,13 +6,12 @@
 
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { expectedDiskSha256, fileSha256, REGION_BYTES, DiskIoSequence } from '../../guest/real/disk.js';
-import { pingProbe, tcpProbe, type Outage } from '../../probes/index.js';
-import { Rng } from '../../random/index.js';
 import type { MigrationResult } from '../../result.js';
 import { formatEndpoint } from '../../transport/tcp/address.js';
 import type { Request } from './protocol.js';
 import type { RealRun } from './options.js';
 import type { RealMigration } from './driver.js';
+import { resultRecord } from '../record.js';
 import { adminRequest } from './destination.js';
 
 /** Ask the destination something after the migration: over the session if it still lives, else anew. */
@@ -125,60 +124,27 @@ export async function finishRun(m: RealMigration): Promise<RealRun> {
   // The core closes the clean-up phase only when a fault cuts it short; otherwise it runs to the end.
   ms.phases = { config_s: iv('config'), storage_copy_s: iv('storage-copy'), precopy_s: iv('precopy'), blackout_s: iv('blackout'), handoff_s: iv('handoff'), cleanup_s: iv('cleanup') };
 
-  const outages: Outage[] = [];
-  if (sum.pausedAt !== null) {
-    const end = sum.runningAgainAt === null ? sum.finishedAt : completed ? sum.runningAgainAt + s.timing.switchover : sum.runningAgainAt;
-    outages.push({ start: sum.pausedAt, end });
-  }
-  const ping = pingProbe({ interval: s.probes.pingInterval, phase: Rng.stream(s.seed, 'ping').next() * s.probes.pingInterval, duration: sum.finishedAt, outages });
-  const tcp = tcpProbe({ rtoMin: s.probes.tcpRtoMin, timeout: s.probes.tcpTimeout, outages });
-  const downtime = sum.pausedAt !== null && sum.runningAgainAt !== null ? sum.runningAgainAt - sum.pausedAt : 0;
-  const copyIv = sum.phases['storage-copy'];
   const counts = m.disk?.counts;
   ms.verify_s = (performance.now() - t0) / 1000;
-  const result: MigrationResult & { verified: boolean | null } = {
+  const result: MigrationResult & { verified: boolean | null } = resultRecord(s, sum, {
     engine: 'real',
-    mode: s.mode,
     network: networkLabel(m),
     transport: 'smb',
-    workload: s.workload.name,
-    memory_bytes: s.memoryBytes,
-    policy: s.policy.name,
-    seed: s.seed,
-    outcome: sum.outcome,
-    rollback_reason: sum.rollbackReason,
+    memoryMode: true,
     converged: mem.converged,
-    vm_running_on: sum.vmRunningOn,
-    total_time_s: ns(sum.finishedAt),
-    downtime_ms: us(downtime * 1000),
-    precopy_rounds: mem.precopyRounds,
-    memory_pages_sent: mem.pagesSent,
-    memory_bytes_sent: mem.memoryWireBytes,
-    zero_pages: mem.zeroPagesSent,
-    total_bytes_sent: mem.memoryWireBytes + m.stateSent + m.configSent + m.storageWireBytes + m.mirroredWireBytes,
-    pings_sent: ping.sent,
-    missed_pings: ping.missed,
-    max_ping_gap_ms: us(ping.maxGapMs),
-    tcp_max_stall_ms: us(tcp.maxStallMs),
-    tcp_sessions_dropped: tcp.dropped,
-    memory_verified: memoryVerified,
-    disk_bytes: m.diskSpec?.bytes ?? 0,
-    storage_bytes_copied: m.storageBytesCopied,
-    storage_copy_time_s: copyIv ? ns(copyIv.end - copyIv.start) : 0,
-    mirrored_writes: counts?.mirroredWrites ?? 0,
-    mirrored_bytes: counts?.mirroredBytes ?? 0,
-    handoff_ms: sum.handoffStart !== null && sum.handoffEnd !== null ? us((sum.handoffEnd - sum.handoffStart) * 1000) : 0,
-    source_files_removed: sourceFilesRemoved,
-    faults: s.faults.length > 0 ? s.faults.map((f) => f.text).join(';') : null,
-    faults_applied: m.faults.applied,
-    writes_lost: writesLost,
-    destination_files_left: destFilesLeft,
-    cleanup_pending: sum.cleanupPending,
-    invariants_ok: violations.length === 0,
-    invariant_violations: violations.length > 0 ? violations.join('; ') : null,
+    totalBytesSent: mem.memoryWireBytes + m.stateSent + m.configSent + m.storageWireBytes + m.mirroredWireBytes,
+    memoryVerified,
+    diskBytes: m.diskSpec?.bytes ?? 0,
+    storageBytesCopied: m.storageBytesCopied,
+    mirroredWrites: counts?.mirroredWrites ?? 0,
+    mirroredBytes: counts?.mirroredBytes ?? 0,
+    sourceFilesRemoved,
+    faultsApplied: m.faults.applied,
+    writesLost,
+    destinationFilesLeft: destFilesLeft,
+    violations,
     verified,
-    rounds: mem.rounds.map((r) => ({ ...r, start_s: ns(r.start_s), duration_s: ns(r.duration_s) })),
-  };
+  });
   const run: RealRun = { result, measured: ms };
   if (m.o.keepSource) {
     run.source = { guest: m.guest, disk: m.disk, diskPath: m.diskPath && existsSync(m.diskPath) ? m.diskPath : null, release: () => m.releaseSource() };
@@ -192,5 +158,3 @@ function networkLabel(m: RealMigration): string {
   return `${where}-${m.channels}ch${rate}`;
 }
 
-const ns = (x: number): number => Math.round(x * 1e9) / 1e9;
-const us = (ms: number): number => Math.round(ms * 1e3) / 1e3;
