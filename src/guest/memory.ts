@@ -125,41 +125,22 @@ export class GuestMemory {
   /**
    * Move the dirty log into the pending set and start a fresh log (KVM_GET_DIRTY_LOG with clear, ORed
    * into the migration bitmap as QEMU does). Returns the pending set: pages and zero pages among them.
+   * @param countRuns also count the runs of consecutive pending pages (costs about half a sync more).
    */
-  /** @param countRuns also count the runs of consecutive pending pages (costs about half a sync more). */
   sync(countRuns = false): SyncCounts {
     if (!this.logging) throw new StateError('sync() before startLogging()');
     if (this.snapHi <= this.snapLo) return this.syncBySwap(countRuns);
     const s = this.snapshot;
     const d = this.dirty;
-    const nz = this.nonZero;
     // The pending set after the merge spans the union of both ranges.
     const lo = this.snapHi > this.snapLo ? Math.min(this.snapLo, this.dirtyLo) : this.dirtyLo;
     const hi = this.snapHi > this.snapLo ? Math.max(this.snapHi, this.dirtyHi) : this.dirtyHi;
-    let pages = 0;
-    let nonZero = 0;
-    let runs = 0;
-    let prevW = -2;
-    let prevTop = 0;
-    for (let w = lo; w < hi; w++) {
-      const m = s[w]! | d[w]!;
-      if (m === 0) continue;
-      s[w] = m;
-      pages += popcount32(m);
-      nonZero += popcount32(m & nz[w]!);
-      if (countRuns) {
-        // A page starts a run when the page before it is not pending (bit 0 looks at the word before).
-        runs += popcount32(m & ~((m << 1) | (prevW === w - 1 ? prevTop : 0)));
-        prevW = w;
-        prevTop = m >>> 31;
-      }
-    }
+    for (let w = lo; w < hi; w++) if (d[w]! !== 0) s[w] = s[w]! | d[w]!;
     d.fill(0, this.dirtyLo, this.dirtyHi);
     this.snapLo = lo;
     this.snapHi = hi;
     this.dirtyLo = this.dirtyHi = 0;
-    this.snapshotAll = pages === this.pages;
-    return { pages, zeroPages: pages - nonZero, runs };
+    return this.countPending(countRuns);
   }
 
   /**
@@ -170,26 +151,33 @@ export class GuestMemory {
     const d = this.dirty;
     this.dirty = this.snapshot;
     this.snapshot = d;
+    this.snapLo = this.dirtyLo;
+    this.snapHi = this.dirtyHi;
+    this.dirtyLo = this.dirtyHi = 0;
+    return this.countPending(countRuns);
+  }
+
+  /** Counts of the pending set (the snapshot, within [snapLo, snapHi)); notes whether it is every page. */
+  private countPending(countRuns: boolean): SyncCounts {
+    const s = this.snapshot;
     const nz = this.nonZero;
     let pages = 0;
     let nonZero = 0;
     let runs = 0;
     let prevW = -2;
     let prevTop = 0;
-    for (let w = this.dirtyLo; w < this.dirtyHi; w++) {
-      const m = d[w]!;
+    for (let w = this.snapLo; w < this.snapHi; w++) {
+      const m = s[w]!;
       if (m === 0) continue;
       pages += popcount32(m);
       nonZero += popcount32(m & nz[w]!);
       if (countRuns) {
+        // A page starts a run when the page before it is not pending (bit 0 looks at the word before).
         runs += popcount32(m & ~((m << 1) | (prevW === w - 1 ? prevTop : 0)));
         prevW = w;
         prevTop = m >>> 31;
       }
     }
-    this.snapLo = this.dirtyLo;
-    this.snapHi = this.dirtyHi;
-    this.dirtyLo = this.dirtyHi = 0;
     this.snapshotAll = pages === this.pages;
     return { pages, zeroPages: pages - nonZero, runs };
   }

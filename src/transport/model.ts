@@ -66,8 +66,8 @@ export interface TransferCost {
   seconds: number;
   /** Bytes that cross the wire (page headers and markers included, after compression). */
   wireBytes: number;
-  /** Striped transfers: the source's page work (cpuSeconds + a round trip), which a restripe after a channel failure keeps as a minimum. */
-  floor?: number;
+  /** The source's page work (cpuSeconds + a round trip; 0 when none is modelled): the transfer never ends sooner, also when a channel failure restripes it. */
+  floor: number;
 }
 
 export interface LinkModel {
@@ -205,8 +205,8 @@ function finish(transport: TransportName, channels: LinkChannel[], compression: 
       const wireBytes = fullPages * (pageBytes + PAGE_HEADER_BYTES) + zeroPages * ZERO_PAGE_BYTES + extraBytes;
       // The source's page work (compression, zero-page detection) and sending are pipelined: the slower
       // stage sets the pace.
-      const seconds = Math.max(wireBytes / at, this.cpuSeconds(fullPages, zeroPages, wireBytes, runs));
-      return { seconds: seconds + rtt, wireBytes };
+      const cpu = this.cpuSeconds(fullPages, zeroPages, wireBytes, runs);
+      return { seconds: Math.max(wireBytes / at, cpu) + rtt, wireBytes, floor: cpu > 0 ? cpu + rtt : 0 };
     },
   };
 }

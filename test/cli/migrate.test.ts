@@ -1,17 +1,14 @@
 // `migbench migrate` and `migbench migrate-receiver` as processes (the compiled CLI; `npm test` builds it).
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { killStarted, startCli } from '../support/processes.js';
 
-const BIN = fileURLToPath(new URL('../../bin/migbench.js', import.meta.url));
-const children: ChildProcess[] = [];
 const dirs: string[] = [];
 afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  killStarted();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 const temp = () => {
@@ -20,28 +17,7 @@ const temp = () => {
   return d;
 };
 
-interface Done {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], timeoutMs = 60_000, env: Record<string, string> = {}): { child: ChildProcess; done: Promise<Done>; out: () => string; err: () => string } {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, MIGBENCH_KEY: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  const done = new Promise<Done>((resolve) => {
-    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-  return { child, done, out: () => stdout, err: () => stderr };
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => startCli(args, { env });
 
 describe('migbench migrate', () => {
   it('moves a guest on loopback and prints the result record with the measurements and the prediction (exit 0)', async () => {
@@ -63,9 +39,9 @@ describe('migbench migrate', () => {
     const tmp = temp(); // the run's own temporary directory, to prove it is removed
     const dest = temp();
     // 100 Mbit/s: pre-copy of a 128 MiB guest takes seconds, so the signal lands in it
-    const run = cli(['migrate', '--memory', '128MiB', '--workload', 'web', '--channels', '2', '--rate', '100Mbit/s', '--probe', '0', '--dest-dir', dest], 60_000, { TMPDIR: tmp });
-    for (let i = 0; i < 600 && !/migrating \d+ bytes/.test(run.err()) && run.child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
-    expect(run.err()).toMatch(/migrating \d+ bytes of memory over 2 channel\(s\)/);
+    const run = cli(['migrate', '--memory', '128MiB', '--workload', 'web', '--channels', '2', '--rate', '100Mbit/s', '--probe', '0', '--dest-dir', dest], { TMPDIR: tmp });
+    for (let i = 0; i < 600 && !/migrating \d+ bytes/.test(run.stderr()) && run.child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(run.stderr()).toMatch(/migrating \d+ bytes of memory over 2 channel\(s\)/);
     run.child.kill('SIGINT');
     const { code, stderr } = await run.done;
     expect(code, stderr).toBe(130);
@@ -77,20 +53,11 @@ describe('migbench migrate', () => {
 
   it("a terminal's Ctrl-C (to the whole process group) reaches only migrate: the destination survives to clean up, then exits", async () => {
     const dest = temp();
-    const child = spawn(process.execPath, [BIN, 'migrate', '--memory', '128MiB', '--workload', 'web', '--channels', '2', '--rate', '100Mbit/s', '--probe', '0', '--dest-dir', dest], {
-      env: { ...process.env, MIGBENCH_KEY: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true, // its own process group, as a shell's foreground job
-    });
-    children.push(child);
-    let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
-    for (let i = 0; i < 600 && !/migrating \d+ bytes/.test(stderr) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
-    process.kill(-child.pid!, 'SIGINT'); // what a terminal does on Ctrl-C
-    const t = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    const code = await exited;
-    clearTimeout(t);
+    // its own process group, as a shell's foreground job
+    const run = startCli(['migrate', '--memory', '128MiB', '--workload', 'web', '--channels', '2', '--rate', '100Mbit/s', '--probe', '0', '--dest-dir', dest], { detached: true });
+    for (let i = 0; i < 600 && !/migrating \d+ bytes/.test(run.stderr()) && run.child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+    process.kill(-run.child.pid!, 'SIGINT'); // what a terminal does on Ctrl-C
+    const { code, stderr } = await run.done;
     expect(code, stderr).toBe(130);
     expect(stderr).toMatch(/migration rolled back \(cancelled\)/);
     // the destination was not hit by the Ctrl-C: the rollback used the migration's own session
@@ -110,9 +77,9 @@ describe('migbench migrate', () => {
 
   it('Ctrl-C while probing stops before anything moves (exit 130)', async () => {
     const tmp = temp();
-    const run = cli(['migrate', '--memory', '64MiB', '--workload', 'web', '--channels', '2', '--rate', '20Mbit/s', '--probe', '64MiB'], 60_000, { TMPDIR: tmp });
-    for (let i = 0; i < 600 && !/probing the link/.test(run.err()) && run.child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
-    expect(run.err()).toMatch(/probing the link to 127\.0\.0\.1:\d+ with 64 MiB/);
+    const run = cli(['migrate', '--memory', '64MiB', '--workload', 'web', '--channels', '2', '--rate', '20Mbit/s', '--probe', '64MiB'], { TMPDIR: tmp });
+    for (let i = 0; i < 600 && !/probing the link/.test(run.stderr()) && run.child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(run.stderr()).toMatch(/probing the link to 127\.0\.0\.1:\d+ with 64 MiB/);
     run.child.kill('SIGINT');
     const { code, stderr } = await run.done;
     expect(code, stderr).toBe(130);
@@ -155,11 +122,11 @@ describe('migbench migrate', () => {
     mkdirSync(dest);
     const rx = cli(['migrate-receiver', '--listen', '127.0.0.1:0', '--dir', dest, '--key-file', key, '--reserve', '64MiB', '--json']);
     const end = Date.now() + 20_000;
-    while (!rx.out().includes('\n')) {
+    while (!rx.stdout().includes('\n')) {
       if (Date.now() > end || rx.child.exitCode !== null) throw new Error(`migrate-receiver did not start: ${(await rx.done).stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    const addr = JSON.parse(rx.out().split('\n')[0]!).listening[0] as string;
+    const addr = JSON.parse(rx.stdout().split('\n')[0]!).listening[0] as string;
     const ok = await cli(['migrate', '--memory', '64MiB', '--workload', 'idle', '--to', addr, '--key-file', key, '--probe', '0', '--json']).done;
     expect(ok.code, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ outcome: 'completed', verified: true, network: `${addr}-4ch` });

@@ -1,57 +1,30 @@
 // End-to-end: the compiled CLI (`npm test` builds dist/ first) as two processes on loopback.
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { killStarted, startCli, type Done } from '../support/processes.js';
 
-const BIN = fileURLToPath(new URL('../../bin/migbench.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'migbench-cli-'));
 const KEYFILE = join(dir, 'key');
 writeFileSync(KEYFILE, `${randomBytes(32).toString('hex')}\n`);
-const children: ChildProcess[] = [];
 
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
-});
+afterEach(killStarted);
 
-interface Done {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): { child: ChildProcess; done: Promise<Done>; stdout: () => string } {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, MIGBENCH_KEY: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  const done = new Promise<Done>((resolve) => {
-    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-  return { child, done, stdout: () => stdout };
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => startCli(args, { env, timeoutMs: 30_000 });
 
 /** Start `serve --once --json` on a free loopback port; resolves with its address. */
 async function serve(extra: string[] = []): Promise<{ addr: string; done: Promise<Done>; child: ChildProcess; stderr: () => string }> {
-  let stderr = '';
   const s = cli(['serve', '--listen', '127.0.0.1:0', '--once', '--json', ...extra]);
-  s.child.stderr!.on('data', (d) => (stderr += d));
   const end = Date.now() + 10_000;
   while (!s.stdout().includes('\n')) {
     if (Date.now() > end || s.child.exitCode !== null) throw new Error(`serve did not start: ${(await s.done).stderr}`);
     await new Promise((r) => setTimeout(r, 20));
   }
   const addr = JSON.parse(s.stdout().split('\n')[0]!).listening[0] as string;
-  return { addr, done: s.done, child: s.child, stderr: () => stderr };
+  return { addr, done: s.done, child: s.child, stderr: s.stderr };
 }
 
 /** Wait (bounded) until `text` shows a line matching `re` `count` times. */

@@ -13,6 +13,7 @@ import { runBench } from '../../bench/runner.js';
 import { InterruptedError, MigbenchError, type ErrorCode } from '../../errors.js';
 import { ensureWritableDir } from '../../report/files.js';
 import { benchSummaryTable } from '../../report/summary.js';
+import { onInterrupt } from '../interrupt.js';
 import type { Io } from '../io.js';
 import { durationFlag, intFlag } from '../flags.js';
 import { progressFor } from '../progress.js';
@@ -47,28 +48,21 @@ export function registerBench(program: Command, io: Io): void {
       // not be lost to a reports path that cannot be written).
       ensureWritableDir(root, '--reports');
 
-      const ctrl = new AbortController();
-      const onSignal = (): void => {
-        if (ctrl.signal.aborted) {
-          io.err('\nmigbench: interrupted again; quitting without writing reports\n');
-          process.exit(130);
-        }
-        io.err('\nmigbench: interrupted; letting the runs in flight finish and writing what finished (Ctrl-C again to quit at once)\n');
-        ctrl.abort();
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      const interrupt = onInterrupt(
+        io,
+        () => '\nmigbench: interrupted; letting the runs in flight finish and writing what finished (Ctrl-C again to quit at once)\n',
+        '\nmigbench: interrupted again; quitting without writing reports\n',
+      );
       const startedAt = new Date();
       const shardText = plan.shard ? `, shard ${plan.shard.index}/${plan.shard.count}` : '';
       io.err(`migbench: ${plan.name}: ${plan.runs.length} runs (${plan.scenarios.length} scenarios x ${plan.repeats} repeats${shardText}) on ${threads} thread${threads === 1 ? '' : 's'}\n`);
       const progress = progressFor(io, { total: plan.runs.length, intervalS: interval, label: `bench ${plan.name}` });
       let outcome;
       try {
-        outcome = await runBench(plan, { threads, signal: ctrl.signal, onRun: (done, total) => progress.update(done, total) });
+        outcome = await runBench(plan, { threads, signal: interrupt.signal, onRun: (done, total) => progress.update(done, total) });
       } finally {
         progress.stop();
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        interrupt.dispose();
       }
 
       const written = writeBenchReport({ root, name, plan, matrix: loaded.matrix, matrixFile: loaded.source, outcome, threads, startedAt, packageRoot: packageRoot() });

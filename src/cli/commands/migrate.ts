@@ -8,6 +8,7 @@ import { migrateReal } from '../../drivers/real/driver.js';
 import type { RealRun } from '../../drivers/real/options.js';
 import { predict, type Prediction } from '../../drivers/real/predict.js';
 import { InputError, InterruptedError, MigbenchError } from '../../errors.js';
+import { onInterrupt } from '../interrupt.js';
 import type { Cause } from '../../migration/orchestrator.js';
 import { resolveScenario, type OptionKey } from '../../scenario.js';
 import { parseAddresses, parseEndpoints } from '../../transport/tcp/address.js';
@@ -116,20 +117,14 @@ export function registerMigrate(program: Command, io: Io): void {
     if (bind && bind.length > 1 && bind.length !== (to?.length ?? 1)) throw new InputError({ source: '--bind', expected: 'one address, or one per --to address', got: o.bind });
     const chunkSize = sizeFlag('--chunk', o.chunk, 4096);
     if (chunkSize > 16 * 2 ** 20) throw new InputError({ source: '--chunk', expected: 'at most 16MiB', got: o.chunk });
-    // Ctrl-C (or SIGTERM) cancels: a rollback before the point of no return, like a fault. A second
-    // Ctrl-C kills the process (the handlers are gone by then).
-    const cancel = new AbortController();
-    const onSignal = (sig: string) => {
-      // Both handlers go at the first signal: the next one (either) kills the process.
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      if (!o.quiet) io.err(`migbench migrate: ${sig}: cancelling the migration (Ctrl-C again to kill)\n`);
-      cancel.abort();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    // Ctrl-C (or SIGTERM) cancels: a rollback up to the blackout, like a fault. A second one quits at once.
+    const interrupt = onInterrupt(
+      io,
+      (sig) => (o.quiet ? '' : `migbench migrate: ${sig}: cancelling the migration (Ctrl-C again to kill)\n`),
+      'migbench migrate: interrupted again; quitting at once (the run\'s temporary directory may remain)\n',
+    );
     const run = await migrateReal({
-      signal: cancel.signal,
+      signal: interrupt.signal,
       scenario,
       channels,
       ...(o.rate !== undefined ? { rate: rateFlag('--rate', o.rate) } : {}),
@@ -145,10 +140,7 @@ export function registerMigrate(program: Command, io: Io): void {
       log: (line) => {
         if (!o.quiet && !o.json) io.err(`migbench migrate: ${line}\n`);
       },
-    }).finally(() => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    });
+    }).finally(() => interrupt.dispose());
     const prediction = o.predict ? (predict(input, run)?.prediction ?? null) : null;
     if (o.json) io.out(`${JSON.stringify({ ...run.result, real: run.measured, prediction })}\n`);
     else io.out(human(run, prediction));

@@ -14,6 +14,7 @@ import { RealGuest } from '../../guest/real/guest.js';
 import type { FaultKind } from '../../migration/faults.js';
 import { MigrationCore, type Action, type Cause, type Event } from '../../migration/orchestrator.js';
 import { InterruptedError, MigbenchError, StateError } from '../../errors.js';
+import { HEADER_SIZE } from '../../transport/tcp/frame.js';
 import { formatEndpoint } from '../../transport/tcp/address.js';
 import { SenderSession, type SenderOptions } from '../../transport/tcp/sender.js';
 import { PAGE_SIZE } from '../../units/index.js';
@@ -56,6 +57,8 @@ export class RealMigration {
   readonly id = randomBytes(8).toString('hex');
   readonly vm = `vm-${this.id}`;
   readonly channels: number;
+  /** Bytes per chunk on the channels (the transport's 1 MiB unless `chunkSize` says otherwise). */
+  readonly chunkSize: number;
   readonly core: MigrationCore;
   readonly faults: FaultPlan;
   readonly log: (line: string) => void;
@@ -102,6 +105,7 @@ export class RealMigration {
   constructor(readonly o: RealOptions) {
     this.s = o.scenario;
     this.channels = o.channels ?? 4;
+    this.chunkSize = o.chunkSize ?? 2 ** 20;
     this.log = o.log ?? (() => undefined);
     const copies = this.s.mode === 'shared-nothing';
     const diskBytes = copies ? this.s.vm.files.filter((f) => f.kind !== 'config').reduce((t, f) => t + f.size, 0) : 0;
@@ -232,7 +236,7 @@ export class RealMigration {
       channelsPerTarget: channels / targets.length,
       key,
       size,
-      chunkSize: this.o.chunkSize ?? 2 ** 20,
+      chunkSize: this.chunkSize,
       window: this.o.window ?? 8 * 2 ** 20,
       channelTimeout: this.s.timing.transferTimeout,
       connectTimeout: Math.min(30, this.s.timing.transferTimeout),
@@ -395,7 +399,7 @@ export class RealMigration {
       for (let n = 0; n < len; ) n += readSync(this.srcFd!, buf, n, len - n, r * REGION_BYTES + n) || fail0(r);
       await this.session!.write(this.ramBytes + r * REGION_BYTES, buf.subarray(0, len), () => this.pool.give(buf));
       this.storageBytesCopied += len;
-      this.storageWireBytes += len + Math.ceil(len / (this.o.chunkSize ?? 2 ** 20)) * 48;
+      this.storageWireBytes += len + Math.ceil(len / this.chunkSize) * HEADER_SIZE;
       this.faults.progress('storage-copy', this.storageBytesCopied / spec.bytes);
     }
     await this.flush();
@@ -441,7 +445,7 @@ export class RealMigration {
         if (this.mirrorWaiting.delete(done)) resolve(ok);
       };
       this.mirrorWaiting.add(done);
-      this.mirroredWireBytes += data.length + 48;
+      this.mirroredWireBytes += data.length + HEADER_SIZE;
       s.write(this.ramBytes + offset, data, () => done(true)).catch(() => done(false));
     });
   }

@@ -8,6 +8,7 @@ import { PAGE_SIZE } from '../../units/index.js';
 import type { RealMigration } from './driver.js';
 import { sendPages } from './pages.js';
 import { STAGING_BYTES } from './protocol.js';
+import { HEADER_SIZE } from '../../transport/tcp/frame.js';
 
 export function syncMemory(m: RealMigration): Event {
   let pages: number;
@@ -23,17 +24,15 @@ export function syncMemory(m: RealMigration): Event {
   return { type: 'synced', now: m.now(), pages, zeroPages: 0 };
 }
 
+/** The guest's pending pages over the migration session (what a round and the blackout send). */
+const guestPages = (m: RealMigration) => ({ ram: m.guest.ram, pending: m.pending, session: m.session!, pool: m.pool, staging: m.staging, chunkSize: m.chunkSize });
+
 export async function sendRound(m: RealMigration, round: number, throttle: number): Promise<Event> {
   m.guest.throttle(throttle);
   const started = m.now();
   const total = m.guest.ram.pages;
   const c = await sendPages({
-    ram: m.guest.ram,
-    pending: m.pending,
-    session: m.session!,
-    pool: m.pool,
-    staging: m.staging,
-    chunkSize: m.o.chunkSize ?? 2 ** 20,
+    ...guestPages(m),
     skipZero: round === 0,
     progress: (scanned) => {
       m.check();
@@ -51,12 +50,7 @@ export async function sendFinal(m: RealMigration, stateBytes: number): Promise<E
   for (const w of m.pending) if (w !== 0) dirty += popcount32(w);
   const total = dirty * PAGE_SIZE + stateBytes;
   const c = await sendPages({
-    ram: m.guest.ram,
-    pending: m.pending,
-    session: m.session!,
-    pool: m.pool,
-    staging: m.staging,
-    chunkSize: m.o.chunkSize ?? 2 ** 20,
+    ...guestPages(m),
     skipZero: false,
     progress: (_scanned, sent) => {
       m.check();
@@ -67,14 +61,14 @@ export async function sendFinal(m: RealMigration, stateBytes: number): Promise<E
   // stand-in's bytes and hash are made before the migration (deviceState), not inside the blackout.
   const state = deviceState(m, stateBytes);
   const base = m.ramBytes + (m.diskSpec?.bytes ?? 0) + STAGING_BYTES;
-  const chunk = m.o.chunkSize ?? 2 ** 20;
+  const chunk = m.chunkSize;
   let handed = dirty * PAGE_SIZE;
   let stateWire = 0;
   for (let at = 0; at < stateBytes; at += chunk) {
     const n = Math.min(chunk, stateBytes - at);
     await m.session!.write(base + at, state.subarray(at, at + n));
     handed += n;
-    stateWire += n + 48;
+    stateWire += n + HEADER_SIZE;
     m.faults.progress('blackout', handed / total);
   }
   m.stateSent = stateWire;

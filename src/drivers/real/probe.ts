@@ -2,6 +2,7 @@
 // same channels into a ring at the destination, the page path, scattered pages, zero-page reads) and a
 // warm-up of the page path at both ends (JIT).
 
+import { median } from 'simple-statistics';
 import { InterruptedError, MigbenchError } from '../../errors.js';
 import { GuestRam } from '../../guest/real/ram.js';
 import { SenderSession } from '../../transport/tcp/sender.js';
@@ -15,7 +16,6 @@ const WARMUP_BYTES = 16 * 2 ** 20;
 const PAGE_PROBE_PASSES = 3;
 /** The zero-page read probe scans at most this much zero memory. */
 const ZERO_PROBE_BYTES = 128 * 2 ** 20;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /**
  * The probes, before the timed migration (the guest already runs): control round trips; the plain link
@@ -60,7 +60,7 @@ export async function probeLink(m: RealMigration): Promise<void> {
       cancelled();
       pending.fill(fill);
       const staging = new Staging(Math.max(bytes, WARMUP_BYTES));
-      await sendPages({ ram: scratch, pending, session: s, pool: m.pool, staging, chunkSize: m.o.chunkSize ?? 2 ** 20, skipZero });
+      await sendPages({ ram: scratch, pending, session: s, pool: m.pool, staging, chunkSize: m.chunkSize, skipZero });
       await s.flush();
     }
     const pageBytes = Math.floor(bytes / 2 ** 20) * 2 ** 20;
@@ -72,7 +72,7 @@ export async function probeLink(m: RealMigration): Promise<void> {
       const zero = GuestRam.create(Math.min(pageBytes, ZERO_PROBE_BYTES), 1, 3);
       const all = new Uint32Array(zero.bitmap.length).fill(0xffffffff);
       const t0 = performance.now();
-      const z = await sendPages({ ram: zero, pending: all, session: s, pool: m.pool, staging: new Staging(Math.max(bytes, WARMUP_BYTES)), chunkSize: m.o.chunkSize ?? 2 ** 20, skipZero: true });
+      const z = await sendPages({ ram: zero, pending: all, session: s, pool: m.pool, staging: new Staging(Math.max(bytes, WARMUP_BYTES)), chunkSize: m.chunkSize, skipZero: true });
       m.measured.zero_scan_bps = (z.zeroPages * PAGE_SIZE) / ((performance.now() - t0) / 1000);
     }
   } catch (e) {
@@ -98,7 +98,7 @@ async function probePages(m: RealMigration, s: SenderSession, bytes: number, sta
     cancelled();
     const pending = new Uint32Array(ram.bitmap.length).fill(fill);
     const t = performance.now();
-    const c = await sendPages({ ram, pending, session: s, pool: m.pool, staging, chunkSize: m.o.chunkSize ?? 2 ** 20, skipZero: false });
+    const c = await sendPages({ ram, pending, session: s, pool: m.pool, staging, chunkSize: m.chunkSize, skipZero: false });
     await s.flush();
     staging.barrierPassed();
     return { pages: c.pages, seconds: (performance.now() - t) / 1000 };

@@ -2,17 +2,11 @@
 // entry (receiver-main.ts) that `migrate` starts on loopback (the full CLI takes about two seconds to load
 // here; this takes a fifth of that).
 
-import { formatEndpoint, type Endpoint } from '../../transport/tcp/address.js';
-import { MigrationEndpoint } from './endpoint.js';
+import { formatEndpoint } from '../../transport/tcp/address.js';
+import { MigrationEndpoint, type EndpointOptions } from './endpoint.js';
 
-export interface ServeOptions {
-  listen: Endpoint[];
-  key?: Buffer;
-  insecure?: boolean;
-  dir: string;
-  maxMemory?: number;
-  /** Memory kept zeroed and faulted in for incoming VMs (EndpointOptions.reserve). */
-  reserve?: number;
+/** The endpoint's own options (log required), and how to run it. */
+export interface ServeOptions extends EndpointOptions {
   /** Print {"listening": [...]} on stdout once listening. */
   json?: boolean;
   /** Exit when standard input closes (the parent that started us is gone). */
@@ -22,7 +16,8 @@ export interface ServeOptions {
 }
 
 export async function serveEndpoint(o: ServeOptions): Promise<void> {
-  const ep = new MigrationEndpoint({ listen: o.listen, ...(o.key ? { key: o.key } : {}), insecure: o.insecure ?? false, dir: o.dir, ...(o.maxMemory !== undefined ? { maxMemory: o.maxMemory } : {}), ...(o.reserve ? { reserve: o.reserve } : {}), log: o.log });
+  const { json: _json, stdinLifeline: _lifeline, out: _out, ...endpoint } = o;
+  const ep = new MigrationEndpoint(endpoint);
   const eps = await ep.start();
   o.log(`listening on ${eps.map(formatEndpoint).join(', ')}, files in ${o.dir}`);
   if (o.json) o.out(`${JSON.stringify({ listening: eps.map(formatEndpoint) })}\n`);

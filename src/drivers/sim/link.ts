@@ -65,9 +65,7 @@ export class SimLink {
     const fluid = this.model.costAt(this.available, fullPages, zeroPages, extraBytes, runs);
     if (!this.striped) return fluid;
     // Striped: the channels' schedule, unless the source's page work (pipelined with it) is slower.
-    const cpu = this.model.cpuSeconds(fullPages, zeroPages, fluid.wireBytes, runs);
-    const floor = cpu > 0 ? cpu + this.model.rtt : 0;
-    return { seconds: Math.max(this.stripedSeconds(fluid.wireBytes, failures), floor), wireBytes: fluid.wireBytes, floor };
+    return { ...fluid, seconds: Math.max(this.stripedSeconds(fluid.wireBytes, failures), fluid.floor) };
   }
 
   /** Seconds to move `bytes` over the live channels by the striper, given failures during the transfer. */

@@ -245,7 +245,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
           c.seconds,
           (t) => ({ type: 'sent', now: t, pages: sent.pages, zeroPages: sent.zeroPages, wireBytes: c.wireBytes }),
           c.wireBytes,
-          link.striped ? { bytes: c.wireBytes, channels: link.simChannels(), rerate: link.rerate(), floor: c.floor ?? 0 } : undefined,
+          link.striped ? { bytes: c.wireBytes, channels: link.simChannels(), rerate: link.rerate(), floor: c.floor } : undefined,
         );
         return;
       }

@@ -3,15 +3,14 @@
 // must still complete with the identical SHA-256. Needs root, `ip` and `tc`; elsewhere it skips and says
 // why. Every namespace is created here and deleted afterwards, also on failure.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseSize } from '../../../src/units/index.js';
+import { BIN, startProcess, type Started } from '../../support/processes.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/migbench.js', import.meta.url));
 const tag = String(process.pid % 100000);
 const NS_A = `mbtxA${tag}`;
 const NS_B = `mbtxB${tag}`;
@@ -68,26 +67,8 @@ function teardown(): void {
   }
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function inNs(ns: string, args: string[], timeoutMs: number): { child: ChildProcess; done: Promise<Run> } {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MIGBENCH_KEY: '' } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  const done = new Promise<Run>((resolve) => {
-    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-  return { child, done };
+function inNs(ns: string, args: string[], timeoutMs: number): Started {
+  return startProcess('ip', ['netns', 'exec', ns, process.execPath, BIN, ...args], { timeoutMs });
 }
 
 describe.skipIf(why !== undefined)('striping over real shaped links (network namespaces)', () => {
@@ -111,10 +92,8 @@ describe.skipIf(why !== undefined)('striping over real shaped links (network nam
     for (const ns of [NS_A, NS_B]) sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
     const s = inNs(NS_B, ['serve', '--listen', LINKS.map((l) => `${l.addrB}:7000`).join(','), '--key-file', keyFile, '--json', '--quiet'], 120_000);
     server = s.child;
-    let out = '';
-    s.child.stdout!.on('data', (d) => (out += d));
     const end = Date.now() + 10_000;
-    while (!out.includes('listening')) {
+    while (!s.stdout().includes('listening')) {
       if (Date.now() > end) throw new Error('the receiver in the namespace did not start');
       await new Promise((r) => setTimeout(r, 20));
     }
