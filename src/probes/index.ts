@@ -25,7 +25,8 @@ const EPS = 1e-9;
 export function pingProbe(o: { interval: number; phase: number; duration: number; outages: Outage[] }): PingResult {
   const { interval, phase, duration } = o;
   if (!(interval > 0)) throw new RangeError('ping interval must be positive');
-  const sent = duration + EPS >= phase ? Math.floor((duration - phase) / interval + EPS) + 1 : 0;
+  // EPS is a time (s): an echo due within EPS of the end still counts.
+  const sent = duration + EPS >= phase ? Math.floor((duration - phase + EPS) / interval) + 1 : 0;
   // Index ranges [first, last] of lost echoes, merged where outages share or touch echoes.
   const ranges: [number, number][] = [];
   for (const out of o.outages) {
