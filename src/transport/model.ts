@@ -68,6 +68,8 @@ export interface TransferCost {
   wireBytes: number;
   /** The source's page work (cpuSeconds + a round trip; 0 when none is modelled): the transfer never ends sooner, also when a channel failure restripes it. */
   floor: number;
+  /** Seconds the link alone would take (no page-work floor): what a slower link stretches. */
+  wireSeconds: number;
 }
 
 export interface LinkModel {
@@ -206,7 +208,7 @@ function finish(transport: TransportName, channels: LinkChannel[], compression: 
       // The source's page work (compression, zero-page detection) and sending are pipelined: the slower
       // stage sets the pace.
       const cpu = this.cpuSeconds(fullPages, zeroPages, wireBytes, runs);
-      return { seconds: Math.max(wireBytes / at, cpu) + rtt, wireBytes, floor: cpu > 0 ? cpu + rtt : 0 };
+      return { seconds: Math.max(wireBytes / at, cpu) + rtt, wireBytes, floor: cpu > 0 ? cpu + rtt : 0, wireSeconds: wireBytes / at + rtt };
     },
   };
 }

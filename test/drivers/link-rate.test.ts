@@ -76,6 +76,21 @@ describe('--zero-scan-rate', () => {
       expect(both.rounds[0]!.duration_s).toBeGreaterThanOrEqual(stalled.rounds[0]!.duration_s - 1e-9);
     }
   });
+  it('a team losing a member slows only what the link bounds: a transfer paced by the zero-page reads keeps its pace', () => {
+    // 8 GiB, half zero: 4 GiB of pages take ~18 s on 2x1g-team and ~36 s on one member; reading 4 GiB of
+    // zeros at 100 MB/s takes ~43 s, longer than either, so losing a member mid-round changes nothing.
+    const base = { memory: '8GiB', workload: 'idle', zeroFraction: '0.5', network: '2x1g-team', transport: 'smb' } as const;
+    const wireBound = simulate(resolveScenario(base));
+    const wireHit = simulate(resolveScenario({ ...base, fault: ['nic-down@precopy:0.5'] }));
+    expect(wireHit.rounds[0]!.duration_s).toBeGreaterThan(wireBound.rounds[0]!.duration_s * 1.4);
+    const scanBound = simulate(resolveScenario({ ...base, zeroScanRate: '100MB/s' }));
+    const scanHit = simulate(resolveScenario({ ...base, zeroScanRate: '100MB/s', fault: ['nic-down@precopy:0.5'] }));
+    // the reads bound the round even at one member's rate
+    expect(scanBound.rounds[0]!.duration_s).toBeGreaterThan(2 ** 32 / 1e8);
+    expect(scanBound.rounds[0]!.duration_s).toBeGreaterThan(wireHit.rounds[0]!.duration_s);
+    expect(scanHit.outcome).toBe('completed');
+    expect(scanHit.rounds[0]!.duration_s).toBeCloseTo(scanBound.rounds[0]!.duration_s, 3);
+  });
   it('rejects a bad rate naming the flag', () => {
     expect(() => resolveScenario({ zeroScanRate: '0GB/s' })).toThrow(/--zero-scan-rate/);
     expect(() => resolveScenario({ zeroScanRate: 'quick' })).toThrow(/--zero-scan-rate/);

@@ -65,7 +65,8 @@ export class SimLink {
     const fluid = this.model.costAt(this.available, fullPages, zeroPages, extraBytes, runs);
     if (!this.striped) return fluid;
     // Striped: the channels' schedule, unless the source's page work (pipelined with it) is slower.
-    return { ...fluid, seconds: Math.max(this.stripedSeconds(fluid.wireBytes, failures), fluid.floor) };
+    const wireSeconds = this.stripedSeconds(fluid.wireBytes, failures);
+    return { ...fluid, seconds: Math.max(wireSeconds, fluid.floor), wireSeconds };
   }
 
   /** Seconds to move `bytes` over the live channels by the striper, given failures during the transfer. */

@@ -36,12 +36,25 @@ export interface RunOutput {
   faultsApplied: number;
 }
 
+/**
+ * A transfer in flight, progressed lazily. `rateAt` gives its rate when the migration stream has
+ * `available` bytes/s of link left, so a failure slows only what the link bounds: a transfer paced by the
+ * source's page work or by the disks keeps its pace on a thinner link while that is still fast enough.
+ */
+interface Transfer {
+  bytes: number;
+  done: number;
+  rate: number;
+  last: number;
+  rateAt: (available: number) => number;
+}
+
 interface Activity {
   handle: EventHandle;
   start: number;
   end: number;
   make: (now: number) => Event;
-  transfer: { bytes: number; done: number; rate: number; last: number } | null;
+  transfer: Transfer | null;
   /** An SMB memory transfer: recomputed by the striper when a channel dies during it. */
   striped?: { bytes: number; channels: SimChannel[]; rerate: (dead: ReadonlySet<number>) => Map<number, number>; failures: ChannelFailure[]; stallShift: number; floor: number };
 }
@@ -134,7 +147,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
   const startActivity = (
     seconds: number,
     make: (now: number) => Event,
-    transferBytes?: number,
+    transfer?: { bytes: number; rateAt: (available: number) => number },
     striped?: { bytes: number; channels: SimChannel[]; rerate: (dead: ReadonlySet<number>) => Map<number, number>; floor: number },
   ): void => {
     const end = sim.now + seconds;
@@ -143,7 +156,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
       end,
       ...(striped ? { striped: { ...striped, failures: [], stallShift: 0 } } : {}),
       make,
-      transfer: transferBytes !== undefined && seconds > 0 ? { bytes: transferBytes, done: 0, rate: transferBytes / seconds, last: sim.now } : null,
+      transfer: transfer && seconds > 0 ? { ...transfer, done: 0, rate: transfer.bytes / seconds, last: sim.now } : null,
       handle: sim.at(end, () => complete(a)),
     };
     current = a;
@@ -210,6 +223,14 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
         const linkRate = s.mode === 'shared-nothing' ? link.available : smbLinkRate;
         const t = storage.segment(bytes, a.start, overLink ? linkRate : null, target);
         ioScale = t.scale;
+        // Only a shared-nothing copy rides the migration link; a failure there re-times the segment
+        // (the disks may still be the bound) and the guest IO it leaves room for.
+        const rateAt = (available: number): number => {
+          if (s.mode !== 'shared-nothing') return bytes / t.seconds;
+          const r = storage.segment(bytes, a.start, available, target);
+          ioScale = r.scale;
+          return bytes / r.seconds;
+        };
         startActivity(
           t.seconds,
           (tt) => {
@@ -217,7 +238,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
             if (overLink) storageWire += bytes;
             return { type: 'segment-copied', now: tt };
           },
-          bytes,
+          { bytes, rateAt },
         );
         return;
       }
@@ -238,13 +259,15 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
         setBackground();
         const sent = pending;
         const c = link.cost(sent.pages - sent.zeroPages, sent.zeroPages, a.type === 'send-final' ? a.stateBytes : 0, sent.runs);
+        const availableAtStart = link.available;
         // Pages are read when the round starts: a write during the round makes the destination's copy
         // stale, and only the next round's resend can repair it (the strictest ordering).
         mem!.sendSnapshot(dest!);
         startActivity(
           c.seconds,
           (t) => ({ type: 'sent', now: t, pages: sent.pages, zeroPages: sent.zeroPages, wireBytes: c.wireBytes }),
-          c.wireBytes,
+          // The link's part stretches as the link thins; the source's page work (the floor) does not.
+          { bytes: c.wireBytes, rateAt: (available) => c.wireBytes / Math.max((c.wireSeconds * availableAtStart) / available, c.floor) },
           link.striped ? { bytes: c.wireBytes, channels: link.simChannels(), rerate: link.rerate(), floor: c.floor } : undefined,
         );
         return;
@@ -309,15 +332,14 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
   };
 
   /** A channel failed with survivors: the transfer in flight goes on slower, resending the lost window. */
-  const degrade = (before: number, resend: boolean): void => {
+  const degrade = (resend: boolean): void => {
     const a = current;
     if (!a?.transfer) return;
     const t = sim.now;
     const tr = a.transfer;
     tr.done = Math.min(tr.bytes, tr.done + (t - tr.last) * tr.rate);
     tr.last = t;
-    const after = link.available;
-    tr.rate = (tr.rate * after) / before;
+    tr.rate = tr.rateAt(link.available);
     const lost = resend ? Math.min(CHANNEL_WINDOW, tr.done) : 0;
     const remaining = tr.bytes - tr.done + lost;
     const end = t + (lost > 0 ? Math.max(remaining / tr.rate, s.timing.detectTime + lost / tr.rate) : remaining / tr.rate);
@@ -354,20 +376,18 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
         failAfter(s.timing.detectTime, 'link_down');
         return;
       case 'nic-down': {
-        const before = link.available;
         const { died, moved } = link.failNic();
         if (link.down) failAfter(s.timing.detectTime, 'all_channels_lost');
         else if (died.length > 0 && current?.striped) restripeAll(current, died);
-        else if (died.length > 0) degrade(before, true);
-        else if (moved.length > 0) degrade(before, false); // a team moved the flows: nothing to resend
+        else if (died.length > 0) degrade(true);
+        else if (moved.length > 0) degrade(false); // a team moved the flows: nothing to resend
         return;
       }
       case 'channel-down': {
-        const before = link.available;
         const id = link.nextToFail;
         if (link.failChannel() === 'lost') failAfter(s.timing.detectTime, 'all_channels_lost');
         else if (current?.striped && id !== undefined) restripe(current, id);
-        else degrade(before, true);
+        else degrade(true);
         return;
       }
       case 'dest-crash':
