@@ -18,7 +18,7 @@ import type { Endpoint } from '../../transport/tcp/address.js';
 import { Receiver, type ReceiverSession } from '../../transport/tcp/receiver.js';
 import { MemorySink } from '../../transport/tcp/sinks.js';
 import { decode, encode, PROTOCOL_VERSION, STAGING_BYTES, VM_NAME, vmFiles, type Envelope, type Hello, type Request, type ToSource } from './protocol.js';
-import { MigrationSink, PROBE_RING } from './sink.js';
+import { MigrationSink } from './sink.js';
 
 interface Migration {
   id: string;
@@ -207,8 +207,8 @@ export class MigrationEndpoint extends EventEmitter {
     if (h.version !== PROTOCOL_VERSION) throw new Error(`protocol version ${h.version} (this destination speaks ${PROTOCOL_VERSION})`);
     if (h.kind === 'admin') return {};
     if (h.kind === 'probe') {
-      sink.ring = Buffer.alloc(PROBE_RING, 1);
-      sink.mode = 'probe';
+      if (!(s.size > STAGING_BYTES)) throw new Error(`probe stream of ${s.size} bytes has no room for its staging area (${STAGING_BYTES} bytes)`);
+      sink.startProbe(s.size);
       return {};
     }
     const t0 = process.hrtime.bigint();

@@ -88,8 +88,8 @@ export async function probeLink(m: RealMigration): Promise<void> {
  * rounds' own code (page walk, copies, CRC-32C, the transport) as whole runs, three passes, the median:
  * on a fast link the CPU, not the wire, sets this pace. Then every third page of it (runs of one page,
  * packed into page packets as the later rounds' and the blackout's scattered dirty pages are): what they
- * take beyond their bytes at that rate is the cost of a run. The destination of a probe writes what
- * arrives into a ring and does not unpack page packets, so that part of a run's cost is not in it.
+ * take beyond their bytes at that rate is the cost of a run, including the destination applying the page
+ * packets (into its probe ring, as it applies them to guest memory in a migration).
  */
 async function probePages(m: RealMigration, s: SenderSession, bytes: number, stagingBase: number, cancelled: () => void): Promise<void> {
   const ram = GuestRam.create(bytes, 0, 2);

@@ -1,14 +1,15 @@
 // The destination's sink for one session: the stream's areas (protocol.ts) written where they belong:
 // guest memory, the disk image (synchronous positional writes; a failure is reported once and the writes
 // stop), the staging ring whose page packets are applied to memory once their chunk passed its CRC, and
-// the device state. A probe session writes into a ring instead.
+// the device state. A probe session writes into a ring instead, and applies its page packets to that ring
+// (so the probe of scattered pages includes the destination's unpacking, which the blackout waits for).
 
 import { closeSync } from 'node:fs';
 import { writeAll } from '../../guest/real/disk.js';
 import { ProtocolError } from '../../transport/tcp/frame.js';
 import { Coverage, MemorySink, type Sink } from '../../transport/tcp/sinks.js';
 import { PAGE_SIZE } from '../../units/index.js';
-import { PACKET_HEADER, PACKET_MAGIC, PACKET_PAGES } from './protocol.js';
+import { PACKET_HEADER, PACKET_MAGIC, PACKET_PAGES, STAGING_BYTES } from './protocol.js';
 
 /** A probe session's data lands in a ring of this size (touched before the probe starts). */
 export const PROBE_RING = 64 * 2 ** 20;
@@ -36,8 +37,17 @@ export class MigrationSink implements Sink {
   storageError: string | null = null;
   onStorageError: (message: string) => void = () => undefined;
 
+  /** A probe session: its data goes to the ring, the last STAGING_BYTES of its stream are page packets. */
+  startProbe(streamBytes: number): void {
+    this.mode = 'probe';
+    this.ring = Buffer.alloc(PROBE_RING, 1);
+    this.stagingBase = streamBytes - STAGING_BYTES;
+    this.staging = Buffer.alloc(STAGING_BYTES);
+  }
+
   writePiece(offset: number, piece: Buffer): void {
     if (this.mode === 'probe') {
+      if (offset >= this.stagingBase) return void this.staging!.set(piece, offset - this.stagingBase);
       for (let done = 0; done < piece.length; ) {
         const at = (offset + done) % PROBE_RING;
         const n = Math.min(piece.length - done, PROBE_RING - at);
@@ -71,19 +81,22 @@ export class MigrationSink implements Sink {
 
   /** A chunk arrived whole with a good CRC: a page packet in the staging ring is applied to memory now. */
   chunkWritten(offset: number, length: number): void {
-    if (offset < this.stagingBase || offset >= this.stateBase || this.mode !== 'migrate') return;
+    if (offset < this.stagingBase || offset >= this.stateBase || this.mode === 'unset') return;
     const at = offset - this.stagingBase;
     const st = this.staging!;
     const count = st.readUInt32LE(at + 4);
     if (st.readUInt32LE(at) !== PACKET_MAGIC || length !== PACKET_HEADER + count * PAGE_SIZE || count > PACKET_PAGES) {
       throw new ProtocolError('bad-field', `bad page packet at staging offset ${at} (${length} bytes)`);
     }
-    const pages = this.ramBytes / PAGE_SIZE;
+    // A probe's pages are those of a scratch memory below its staging area; they land in the ring.
+    const probe = this.mode === 'probe';
+    const pages = (probe ? this.stagingBase : this.ramBytes) / PAGE_SIZE;
     for (let i = 0; i < count; i++) {
       const p = st.readUInt32LE(at + 16 + i * 4);
       if (p >= pages) throw new ProtocolError('out-of-range', `page packet names page ${p} of ${pages}`);
-      const src = at + PACKET_HEADER + i * PAGE_SIZE;
-      this.ram!.writePiece(p * PAGE_SIZE, st.subarray(src, src + PAGE_SIZE));
+      const src = st.subarray(at + PACKET_HEADER + i * PAGE_SIZE, at + PACKET_HEADER + (i + 1) * PAGE_SIZE);
+      if (probe) this.ring!.set(src, (p * PAGE_SIZE) % PROBE_RING);
+      else this.ram!.writePiece(p * PAGE_SIZE, src);
     }
     this.packetsApplied++;
   }
