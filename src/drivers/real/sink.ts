@@ -42,7 +42,7 @@ export class MigrationSink implements Sink {
     this.mode = 'probe';
     this.ring = Buffer.alloc(PROBE_RING, 1);
     this.stagingBase = streamBytes - STAGING_BYTES;
-    this.staging = Buffer.alloc(STAGING_BYTES);
+    this.staging = Buffer.alloc(STAGING_BYTES, 1); // touched now, as the migration's ring is
   }
 
   writePiece(offset: number, piece: Buffer): void {
