@@ -10,13 +10,12 @@ import { KIND_PHASES, type FaultSpec } from '../../migration/faults.js';
 import { MigrationCore, type Action, type Cause, type Event, type MigrationSummary } from '../../migration/orchestrator.js';
 import { Rng } from '../../random/index.js';
 import type { Scenario } from '../../scenario.js';
-import { Simulator, type EventHandle } from '../../sim/index.js';
+import { Simulator } from '../../sim/index.js';
 import { getEndpoint } from '../../storage/endpoints.js';
 import { buildLink } from '../../transport/model.js';
 import { PAGE_SIZE } from '../../units/index.js';
-import { AllChannelsLostError } from '../../transport/striper.js';
-import { simStripeOptions, simulateStripedTransfer, type ChannelFailure, type SimChannel } from '../../transport/sim-channels.js';
-import { CHANNEL_WINDOW, SimLink } from './link.js';
+import { ActivityClock } from './activity.js';
+import { SimLink } from './link.js';
 import { StorageSim, type WriteCounts } from './storage.js';
 
 export interface ResolvedFault {
@@ -34,29 +33,6 @@ export interface RunOutput {
   /** Bytes the storage copy and the mirrored writes put on the network. */
   storageWireBytes: number;
   faultsApplied: number;
-}
-
-/**
- * A transfer in flight, progressed lazily. `rateAt` gives its rate when the migration stream has
- * `available` bytes/s of link left, so a failure slows only what the link bounds: a transfer paced by the
- * source's page work or by the disks keeps its pace on a thinner link while that is still fast enough.
- */
-interface Transfer {
-  bytes: number;
-  done: number;
-  rate: number;
-  last: number;
-  rateAt: (available: number) => number;
-}
-
-interface Activity {
-  handle: EventHandle;
-  start: number;
-  end: number;
-  make: (now: number) => Event;
-  transfer: Transfer | null;
-  /** An SMB memory transfer: recomputed by the striper when a channel dies during it. */
-  striped?: { bytes: number; channels: SimChannel[]; rerate: (dead: ReadonlySet<number>) => Map<number, number>; failures: ChannelFailure[]; stallShift: number; floor: number };
 }
 
 export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
@@ -110,7 +86,6 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
   let destCrashed = false;
   let destStorageBroken = false;
   let failurePending = false;
-  let current: Activity | null = null;
 
   // Memory writes before dirty logging starts only decide which pages are non-zero and their versions
   // when round 0 reads them; for a Poisson write process, one interval of their total length has the
@@ -144,29 +119,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
     }
   };
 
-  const startActivity = (
-    seconds: number,
-    make: (now: number) => Event,
-    transfer?: { bytes: number; rateAt: (available: number) => number },
-    striped?: { bytes: number; channels: SimChannel[]; rerate: (dead: ReadonlySet<number>) => Map<number, number>; floor: number },
-  ): void => {
-    const end = sim.now + seconds;
-    const a: Activity = {
-      start: sim.now,
-      end,
-      ...(striped ? { striped: { ...striped, failures: [], stallShift: 0 } } : {}),
-      make,
-      transfer: transfer && seconds > 0 ? { ...transfer, done: 0, rate: transfer.bytes / seconds, last: sim.now } : null,
-      handle: sim.at(end, () => complete(a)),
-    };
-    current = a;
-  };
-
-  const complete = (a: Activity): void => {
-    if (current !== a) return;
-    current = null;
-    deliver(a.make(sim.now));
-  };
+  const activity = new ActivityClock(sim, link, s.timing.detectTime, (ev) => deliver(ev));
 
   const deliver = (ev: Event): void => {
     advanceGuest(ev.now);
@@ -192,10 +145,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
 
   const failAfter = (delay: number, cause: Cause): void => {
     failurePending = true;
-    if (current) {
-      sim.cancel(current.handle);
-      current = null;
-    }
+    activity.cancel();
     sim.after(delay, () => {
       failurePending = false;
       deliver({ type: 'failure', now: sim.now, cause });
@@ -208,7 +158,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
       case 'setup': {
         setBackground();
         const c = link.cost(0, 0, a.configBytes);
-        startActivity((memoryMode ? c.seconds : 0) + s.timing.setupTime, (t) => ({ type: 'setup-done', now: t }));
+        activity.start((memoryMode ? c.seconds : 0) + s.timing.setupTime, (t) => ({ type: 'setup-done', now: t }));
         return;
       }
       case 'copy-segment': {
@@ -231,7 +181,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
           ioScale = r.scale;
           return bytes / r.seconds;
         };
-        startActivity(
+        activity.start(
           t.seconds,
           (tt) => {
             bytesCopied += bytes;
@@ -250,7 +200,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
         }
         pending = mem!.sync(s.runCost > 0); // runs cost only with --run-cost
         const c = pending;
-        startActivity(0, (t) => ({ type: 'synced', now: t, pages: c.pages, zeroPages: c.zeroPages }));
+        activity.start(0, (t) => ({ type: 'synced', now: t, pages: c.pages, zeroPages: c.zeroPages }));
         return;
       }
       case 'send':
@@ -263,7 +213,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
         // Pages are read when the round starts: a write during the round makes the destination's copy
         // stale, and only the next round's resend can repair it (the strictest ordering).
         mem!.sendSnapshot(dest!);
-        startActivity(
+        activity.start(
           c.seconds,
           (t) => ({ type: 'sent', now: t, pages: sent.pages, zeroPages: sent.zeroPages, wireBytes: c.wireBytes }),
           // The link's part stretches as the link thins; the source's page work (the floor) does not.
@@ -274,7 +224,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
       }
       case 'pause':
         running = false;
-        startActivity(0, (t) => ({ type: 'paused', now: t }));
+        activity.start(0, (t) => ({ type: 'paused', now: t }));
         return;
       case 'handoff':
         if (s.mode === 'storage') ioPaused = true; // the VM's IO pauses while it switches to the new files
@@ -282,25 +232,25 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
           failAfter(rtt, 'dest_storage_error'); // the destination cannot open the VM's files
           return;
         }
-        startActivity(rtt + s.timing.handoffTime, (t) => ({ type: 'handed-off', now: t }));
+        activity.start(rtt + s.timing.handoffTime, (t) => ({ type: 'handed-off', now: t }));
         return;
       case 'resume':
         memoryVerified = sameImage(mem!.version, dest!);
-        startActivity(rtt + s.timing.resumeTime, (t) => ({ type: 'resumed', now: t }));
+        activity.start(rtt + s.timing.resumeTime, (t) => ({ type: 'resumed', now: t }));
         return;
       case 'cleanup':
         ioPaused = false;
-        startActivity(rtt + s.timing.cleanupTime + (s.mode === 'cluster' ? s.timing.clusterUpdateTime : 0), (t) => ({ type: 'cleaned-up', now: t }));
+        activity.start(rtt + s.timing.cleanupTime + (s.mode === 'cluster' ? s.timing.clusterUpdateTime : 0), (t) => ({ type: 'cleaned-up', now: t }));
         return;
       case 'resume-source':
-        startActivity(s.timing.resumeTime, (t) => ({ type: 'resumed-source', now: t }));
+        activity.start(s.timing.resumeTime, (t) => ({ type: 'resumed-source', now: t }));
         return;
       case 'clean-destination': {
         ioPaused = false;
         // Reachable: ask the destination to delete its VM and files. Unreachable: it notices the dead
         // migration itself and cleans up. Crashed: it cleans up when it comes back.
         const wait = destCrashed ? s.timing.destRestartTime : link.down && memoryMode ? s.timing.transferTimeout : rtt;
-        startActivity(wait + s.timing.cleanupTime, (t) => ({ type: 'destination-cleaned', now: t }));
+        activity.start(wait + s.timing.cleanupTime, (t) => ({ type: 'destination-cleaned', now: t }));
         return;
       }
       case 'continue':
@@ -309,60 +259,6 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
         void now;
         return;
     }
-  };
-
-  /**
-   * A channel died during an SMB memory transfer: the striper redoes the transfer from its start with the
-   * failure (the channel stops now; the sender notices after --detect-time and moves its unacknowledged
-   * chunks to the survivors). The prefix up to now is unchanged; only the end moves.
-   */
-  const restripe = (a: Activity, channel: number): void => restripeAll(a, [channel]);
-  const restripeAll = (a: Activity, channels: number[]): void => {
-    const st = a.striped!;
-    const t = sim.now - a.start - st.stallShift;
-    for (const channel of channels) st.failures.push({ channel, dies: t, noticed: t + s.timing.detectTime });
-    try {
-      const r = simulateStripedTransfer(st.bytes, st.channels, simStripeOptions(st.bytes, st.channels), st.failures, st.rerate);
-      // The source's page work (zero-page reads, per-run work) still bounds the transfer from below.
-      reschedule(a, Math.max(sim.now, a.start + st.stallShift + Math.max(r.seconds, st.floor)));
-    } catch (err) {
-      if (err instanceof AllChannelsLostError) failAfter(s.timing.detectTime, 'all_channels_lost');
-      else throw err;
-    }
-  };
-
-  /** A channel failed with survivors: the transfer in flight goes on slower, resending the lost window. */
-  const degrade = (resend: boolean): void => {
-    const a = current;
-    if (!a?.transfer) return;
-    const t = sim.now;
-    const tr = a.transfer;
-    tr.done = Math.min(tr.bytes, tr.done + (t - tr.last) * tr.rate);
-    tr.last = t;
-    tr.rate = tr.rateAt(link.available);
-    const lost = resend ? Math.min(CHANNEL_WINDOW, tr.done) : 0;
-    const remaining = tr.bytes - tr.done + lost;
-    const end = t + (lost > 0 ? Math.max(remaining / tr.rate, s.timing.detectTime + lost / tr.rate) : remaining / tr.rate);
-    reschedule(a, end);
-  };
-
-  /** Nothing moves for `d` seconds. */
-  const delayCurrent = (d: number): void => {
-    const a = current;
-    if (!a) return;
-    if (a.striped) a.striped.stallShift += d;
-    if (a.transfer) {
-      const tr = a.transfer;
-      tr.done = Math.min(tr.bytes, tr.done + (sim.now - tr.last) * tr.rate);
-      tr.last = sim.now + d;
-    }
-    reschedule(a, a.end + d);
-  };
-
-  const reschedule = (a: Activity, end: number): void => {
-    sim.cancel(a.handle);
-    a.end = end;
-    a.handle = sim.at(end, () => complete(a));
   };
 
   const onFault = (f: FaultSpec): void => {
@@ -378,16 +274,18 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
       case 'nic-down': {
         const { died, moved } = link.failNic();
         if (link.down) failAfter(s.timing.detectTime, 'all_channels_lost');
-        else if (died.length > 0 && current?.striped) restripeAll(current, died);
-        else if (died.length > 0) degrade(true);
-        else if (moved.length > 0) degrade(false); // a team moved the flows: nothing to resend
+        else if (died.length > 0 && activity.striped) {
+          if (!activity.restripe(died)) failAfter(s.timing.detectTime, 'all_channels_lost');
+        } else if (died.length > 0) activity.degrade(true);
+        else if (moved.length > 0) activity.degrade(false); // a team moved the flows: nothing to resend
         return;
       }
       case 'channel-down': {
         const id = link.nextToFail;
         if (link.failChannel() === 'lost') failAfter(s.timing.detectTime, 'all_channels_lost');
-        else if (current?.striped && id !== undefined) restripe(current, id);
-        else degrade(true);
+        else if (activity.striped && id !== undefined) {
+          if (!activity.restripe([id])) failAfter(s.timing.detectTime, 'all_channels_lost');
+        } else activity.degrade(true);
         return;
       }
       case 'dest-crash':
@@ -405,7 +303,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
         return;
       case 'stall':
         if (s.timing.stallTime >= s.timing.transferTimeout) failAfter(s.timing.transferTimeout, 'stall_timeout');
-        else delayCurrent(s.timing.stallTime);
+        else activity.delay(s.timing.stallTime);
         return;
     }
   };
