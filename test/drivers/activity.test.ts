@@ -47,6 +47,21 @@ describe('ActivityClock', () => {
     }
   });
 
+  it('degrade during a stall: nothing moved in the stall, the rest goes on from its end at the new rate', () => {
+    const { sim, link, clock, done, paused } = setup('2x1g-team', 'smb');
+    const full = link.available;
+    // 10 s transfer; a 5 s stall at t=2; a member fails at t=4 (in the stall), halving the rate
+    clock.start(10, paused, { bytes: full * 10, rateAt: (available) => available });
+    sim.at(2, () => clock.delay(5));
+    sim.at(4, () => {
+      link.failNic();
+      clock.degrade(false);
+    });
+    sim.run();
+    // 2 s done before the stall; the other 8 s of bytes at half the rate from t=7
+    expect(done[0]).toBeCloseTo(7 + 16, 6);
+  });
+
   it('restripe: a failed channel moves the end later; losing every channel reports false', () => {
     const { sim, link, clock, done, paused } = setup('2x10g', 'smb');
     const bytes = 2 ** 30;

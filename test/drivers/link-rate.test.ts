@@ -91,6 +91,22 @@ describe('--zero-scan-rate', () => {
     expect(scanHit.outcome).toBe('completed');
     expect(scanHit.rounds[0]!.duration_s).toBeCloseTo(scanBound.rounds[0]!.duration_s, 3);
   });
+  it('a storage copy the disks bound keeps its pace when a NIC fails mid-segment (shared-nothing)', () => {
+    // 20 GiB at the disks' ~470 MB/s; 2x10g carries ~2.3 GB/s, one NIC ~1.15 GB/s: still not the bound
+    const base = { mode: 'shared-nothing', transport: 'smb', network: '2x10g', memory: '2GiB', disk: '20GiB', workload: 'idle', storageSegment: '20GiB' } as const;
+    const clean = simulate(resolveScenario(base));
+    const hit = simulate(resolveScenario({ ...base, fault: ['nic-down@storage-copy:0.5'] }));
+    expect(hit.outcome).toBe('completed');
+    expect(hit.faults_applied).toBe(1);
+    // the resent window and the detection delay only (was +21.8 s: the segment slowed by the rate lost)
+    expect(hit.storage_copy_time_s).toBeGreaterThanOrEqual(clean.storage_copy_time_s);
+    expect(hit.storage_copy_time_s).toBeLessThan(clean.storage_copy_time_s + 0.5);
+    // on 2x1g the link is the bound: losing a NIC does slow the copy
+    const slowBase = { ...base, network: '2x1g' } as const;
+    const slowClean = simulate(resolveScenario(slowBase));
+    const slowHit = simulate(resolveScenario({ ...slowBase, fault: ['nic-down@storage-copy:0.5'] }));
+    expect(slowHit.storage_copy_time_s).toBeGreaterThan(slowClean.storage_copy_time_s * 1.3);
+  });
   it('rejects a bad rate naming the flag', () => {
     expect(() => resolveScenario({ zeroScanRate: '0GB/s' })).toThrow(/--zero-scan-rate/);
     expect(() => resolveScenario({ zeroScanRate: 'quick' })).toThrow(/--zero-scan-rate/);

@@ -18,7 +18,7 @@ export const PROBE_RING = 64 * 2 ** 20;
 export class MigrationSink implements Sink {
   readonly kind = 'memory';
   readonly sync = true;
-  mode: 'unset' | 'migrate' | 'probe' = 'unset';
+  mode: 'unset' | 'migrate' | 'probe' | 'released' = 'unset';
   ram: MemorySink | null = null;
   ramBytes = 0;
   diskFd: number | null = null;
@@ -56,7 +56,7 @@ export class MigrationSink implements Sink {
       }
       return;
     }
-    if (this.mode !== 'migrate') throw new ProtocolError('unexpected', 'data before the migration was configured');
+    if (this.mode !== 'migrate') throw new ProtocolError('unexpected', this.mode === 'released' ? 'data for a migration that has ended' : 'data before the migration was configured');
     // One chunk never spans two areas of the stream: memory, disk, staging ring, device state.
     const end = offset + piece.length;
     if (end <= this.ramBytes) return this.ram!.writePiece(offset, piece);
@@ -81,7 +81,7 @@ export class MigrationSink implements Sink {
 
   /** A chunk arrived whole with a good CRC: a page packet in the staging ring is applied to memory now. */
   chunkWritten(offset: number, length: number): void {
-    if (offset < this.stagingBase || offset >= this.stateBase || this.mode === 'unset') return;
+    if (offset < this.stagingBase || offset >= this.stateBase || (this.mode !== 'migrate' && this.mode !== 'probe')) return;
     const at = offset - this.stagingBase;
     const st = this.staging!;
     const count = st.readUInt32LE(at + 4);
@@ -115,6 +115,8 @@ export class MigrationSink implements Sink {
     if (this.ram) this.onRelease();
     if (this.diskFd !== null) closeSync(this.diskFd);
     this.diskFd = null;
+    // A late chunk of this session is refused (a typed error), never written to buffers now reused.
+    this.mode = 'released';
     this.ram = null;
     this.ring = null;
     this.staging = null;

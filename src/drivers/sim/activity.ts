@@ -102,12 +102,17 @@ export class ActivityClock {
     if (!a?.transfer) return;
     const t = this.sim.now;
     const tr = a.transfer;
-    tr.done = Math.min(tr.bytes, tr.done + (t - tr.last) * tr.rate);
-    tr.last = t;
+    // During a stall (tr.last is its end) nothing has moved since it began, and the transfer goes on
+    // from the stall's end.
+    const from = Math.max(t, tr.last);
+    tr.done = Math.min(tr.bytes, tr.done + Math.max(0, t - tr.last) * tr.rate);
+    tr.last = from;
     tr.rate = tr.rateAt(this.link.available);
     const lost = resend ? Math.min(CHANNEL_WINDOW, tr.done) : 0;
     const remaining = tr.bytes - tr.done + lost;
-    const end = t + (lost > 0 ? Math.max(remaining / tr.rate, this.detectTime + lost / tr.rate) : remaining / tr.rate);
+    // The lost window is sent again once the sender noticed the failure.
+    const noticed = Math.max(0, t + this.detectTime - from);
+    const end = from + (lost > 0 ? Math.max(remaining / tr.rate, noticed + lost / tr.rate) : remaining / tr.rate);
     this.reschedule(a, end);
   }
 

@@ -178,6 +178,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
         const rateAt = (available: number): number => {
           if (s.mode !== 'shared-nothing') return bytes / t.seconds;
           const r = storage.segment(bytes, a.start, available, target);
+          advanceGuest(sim.now); // the guest IO so far at the old speed, from now on at the new one
           ioScale = r.scale;
           return bytes / r.seconds;
         };

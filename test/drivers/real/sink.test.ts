@@ -15,6 +15,18 @@ function packet(pages: number[]): Buffer {
   return b;
 }
 
+describe('MigrationSink, released', () => {
+  it('refuses a late chunk of its session with a typed error and applies no packet', () => {
+    const sink = new MigrationSink();
+    sink.startProbe(64 * 2 ** 20 + STAGING_BYTES);
+    sink.release();
+    expect(() => sink.writePiece(0, Buffer.alloc(16))).toThrow(ProtocolError);
+    expect(() => sink.writePiece(0, Buffer.alloc(16))).toThrow(/migration that has ended/);
+    sink.chunkWritten(64 * 2 ** 20, PACKET_HEADER);
+    expect(sink.packetsApplied).toBe(0);
+  });
+});
+
 describe('MigrationSink, probe session', () => {
   const scratch = 128 * 2 ** 20; // the probe's scratch memory, below its staging area (wraps the 64 MiB ring)
   const open = () => {
