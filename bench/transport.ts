@@ -1,6 +1,7 @@
 // `npm run bench:transport`: loopback goodput of the multichannel TCP transport (CRC-32C on every frame,
 // authenticated channels) for 1, 2, 4 and 8 channels, next to `iperf3 -P N` with the same stream count
-// measured in the same run, printed as ratios; plus TLS, CRC-worker and verified (SHA-256) memory-sink rows.
+// measured in the same run, printed as ratios, with the CPU both ends spend per GiB; plus TLS, CRC-worker
+// and verified (SHA-256) memory-sink rows.
 // CRCs are computed on the sender's main thread unless noted (one row offloads them to a worker thread).
 // Writes reports/bench-transport.csv (temp file, then rename).
 //
@@ -27,6 +28,9 @@ interface Row {
   status: string;
   iperf3: number | null;
   iperf3L1m: number | null;
+  /** CPU seconds per GiB moved, both ends together (median of the repeats): independent of other load. */
+  cpuPerGiB: number;
+  iperf3CpuPerGiB: number | null;
   /** Best of the repeats: other load on the machine only ever slows a run down. */
   gbpsBest: number;
   iperf3Best: number | null;
@@ -49,6 +53,24 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
+/** CPU seconds (user + system, every thread) the receiver child has used so far. */
+function childCpu(child: ReturnType<typeof fork>): Promise<number> {
+  return new Promise((resolve) => {
+    const on = (m: { type: string; usage?: NodeJS.CpuUsage }) => {
+      if (m.type !== 'cpu' || !m.usage) return;
+      child.off('message', on);
+      resolve((m.usage.user + m.usage.system) / 1e6);
+    };
+    child.on('message', on);
+    child.send({ type: 'cpu' });
+  });
+}
+
+const ownCpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
 async function migbench(channels: number, opts: Opts = {}) {
   const child = fork(receiverJs, [], {
     env: { ...process.env, MIGBENCH_KEY: KEY, MIGBENCH_BENCH_SINK: opts.sink ?? 'discard', MIGBENCH_BENCH_TLS: opts.tls ? '1' : '0' },
@@ -62,14 +84,17 @@ async function migbench(channels: number, opts: Opts = {}) {
     const hashing = opts.sha ? sha256InWorker({ pattern }, SIZE) : Promise.resolve(null);
     const s = await SenderSession.open({ targets: [{ host: '127.0.0.1', port }], channelsPerTarget: channels, key: Buffer.from(KEY), tls: opts.tls ?? false, size: SIZE, crcThreads: opts.crcThreads ?? 0 });
     const block = 4 * 2 ** 20;
+    const rx0 = await childCpu(child);
+    const tx0 = ownCpu();
     for (let off = 0; off < SIZE; off += block) await s.write(off, pattern.view(off, Math.min(block, SIZE - off)));
     await s.flush();
+    const cpuPerGiB = (ownCpu() - tx0 + (await childCpu(child)) - rx0) / (SIZE / 2 ** 30);
     const t = performance.now();
     const r = await s.commit(await hashing);
     const commitSeconds = (performance.now() - t) / 1000;
     const st = s.stats();
     s.close();
-    return { gbps: (st.goodputBps * 8) / 1e9, status: r.status, commitSeconds };
+    return { gbps: (st.goodputBps * 8) / 1e9, status: r.status, commitSeconds, cpuPerGiB };
   } finally {
     child.send({ type: 'stop' });
     await new Promise((r) => child.once('exit', r));
@@ -79,7 +104,8 @@ async function migbench(channels: number, opts: Opts = {}) {
 const hasIperf = spawnSync('iperf3', ['--version']).status === 0;
 let iperfPort = 15201;
 
-async function iperf3(streams: number, len?: string): Promise<number | null> {
+/** Goodput (Gbit/s) and CPU seconds per GiB of both ends (iperf3's own getrusage figures), or null. */
+async function iperf3(streams: number, len?: string): Promise<{ gbps: number; cpuPerGiB: number } | null> {
   if (!hasIperf) return null;
   const port = iperfPort++;
   const server = spawn('iperf3', ['-s', '-1', '-p', String(port), '-B', '127.0.0.1'], { stdio: 'ignore' });
@@ -91,7 +117,10 @@ async function iperf3(streams: number, len?: string): Promise<number | null> {
       process.stderr.write(`iperf3 ${a.join(' ')} failed: ${out.stderr || out.stdout.slice(0, 300)}\n`);
       return null;
     }
-    return JSON.parse(out.stdout).end.sum_received.bits_per_second / 1e9;
+    const end = JSON.parse(out.stdout).end;
+    // cpu_utilization_percent: each end's user + system time over the test's duration, in % of one CPU
+    const cpu = ((end.cpu_utilization_percent.host_total + end.cpu_utilization_percent.remote_total) / 100) * end.sum_received.seconds;
+    return { gbps: end.sum_received.bits_per_second / 1e9, cpuPerGiB: cpu / (SIZE / 2 ** 30) };
   } finally {
     server.kill();
   }
@@ -109,13 +138,17 @@ async function measure(config: string, channels: number, opts: Opts, withIperf: 
   const runs = [];
   const ip: number[] = [];
   const ipL: number[] = [];
+  const ipCpu: number[] = [];
   for (let i = 0; i < REPEAT; i++) {
     runs.push(await migbench(channels, opts));
     if (withIperf) {
       const a = await iperf3(channels);
       const b = await iperf3(channels, '1M');
-      if (a !== null) ip.push(a);
-      if (b !== null) ipL.push(b);
+      if (a !== null) {
+        ip.push(a.gbps);
+        ipCpu.push(a.cpuPerGiB);
+      }
+      if (b !== null) ipL.push(b.gbps);
     }
   }
   const row: Row = {
@@ -132,6 +165,8 @@ async function measure(config: string, channels: number, opts: Opts, withIperf: 
     iperf3L1m: ipL.length ? median(ipL) : null,
     gbpsBest: Math.max(...runs.map((r) => r.gbps)),
     iperf3Best: ip.length ? Math.max(...ip) : null,
+    cpuPerGiB: median(runs.map((r) => r.cpuPerGiB)),
+    iperf3CpuPerGiB: ipCpu.length ? median(ipCpu) : null,
   };
   rows.push(row);
   const ratio = (x: number | null) => (x ? (row.gbps / x).toFixed(2) : 'n/a');
@@ -139,6 +174,7 @@ async function measure(config: string, channels: number, opts: Opts, withIperf: 
     `${config.padEnd(22)} ${String(channels).padStart(2)} ch  ${row.gbps.toFixed(2).padStart(6)} Gbit/s` +
       (withIperf ? `   iperf3 -P ${channels}: ${row.iperf3?.toFixed(2) ?? 'n/a'} (x${ratio(row.iperf3)})   iperf3 -P ${channels} -l 1M: ${row.iperf3L1m?.toFixed(2) ?? 'n/a'} (x${ratio(row.iperf3L1m)})` : '') +
       `   best: ${row.gbpsBest.toFixed(2)}${row.iperf3Best ? ` vs ${row.iperf3Best.toFixed(2)} (x${(row.gbpsBest / row.iperf3Best).toFixed(2)})` : ''}` +
+      `   CPU ${row.cpuPerGiB.toFixed(2)} s/GiB${row.iperf3CpuPerGiB ? ` vs ${row.iperf3CpuPerGiB.toFixed(2)} (x${(row.cpuPerGiB / row.iperf3CpuPerGiB).toFixed(2)})` : ''}` +
       `   commit ${row.commitSeconds.toFixed(2)} s, ${row.status}\n`,
   );
 }
@@ -154,7 +190,7 @@ const tls = rows.find((r) => r.config === 'tls');
 const plain4 = rows.find((r) => r.config === 'plain' && r.channels === 4);
 if (tls && plain4) process.stdout.write(`TLS cost at 4 channels: ${tls.gbps.toFixed(2)} vs ${plain4.gbps.toFixed(2)} Gbit/s (x${(tls.gbps / plain4.gbps).toFixed(2)})\n`);
 
-const columns = ['config', 'channels', 'tls', 'sink', 'sha256', 'bytes', 'migbench_gbps', 'iperf3_gbps', 'ratio_vs_iperf3', 'iperf3_l1m_gbps', 'ratio_vs_iperf3_l1m', 'migbench_best_gbps', 'iperf3_best_gbps', 'commit_s', 'status'];
+const columns = ['config', 'channels', 'tls', 'sink', 'sha256', 'bytes', 'migbench_gbps', 'iperf3_gbps', 'ratio_vs_iperf3', 'iperf3_l1m_gbps', 'ratio_vs_iperf3_l1m', 'migbench_best_gbps', 'iperf3_best_gbps', 'migbench_cpu_s_per_gib', 'iperf3_cpu_s_per_gib', 'cpu_ratio_vs_iperf3', 'commit_s', 'status'];
 const csvRows = rows.map((r) => ({
   config: r.config,
   channels: r.channels,
@@ -169,6 +205,9 @@ const csvRows = rows.map((r) => ({
   ratio_vs_iperf3_l1m: r.iperf3L1m ? r.gbps / r.iperf3L1m : null,
   migbench_best_gbps: r.gbpsBest,
   iperf3_best_gbps: r.iperf3Best ?? null,
+  migbench_cpu_s_per_gib: r.cpuPerGiB,
+  iperf3_cpu_s_per_gib: r.iperf3CpuPerGiB,
+  cpu_ratio_vs_iperf3: r.iperf3CpuPerGiB ? r.cpuPerGiB / r.iperf3CpuPerGiB : null,
   commit_s: r.commitSeconds,
   status: r.status,
 }));
