@@ -6,7 +6,7 @@
 // on the source and has the destination delete what it created. See docs/real.md.
 
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDiskImage, REGION_BYTES, regionsOf, type DiskSpec } from '../../guest/real/disk.js';
@@ -14,7 +14,6 @@ import { RealGuest } from '../../guest/real/guest.js';
 import type { FaultKind } from '../../migration/faults.js';
 import { MigrationCore, type Action, type Cause, type Event } from '../../migration/orchestrator.js';
 import { InterruptedError, MigbenchError, StateError } from '../../errors.js';
-import { HEADER_SIZE } from '../../transport/tcp/frame.js';
 import { formatEndpoint } from '../../transport/tcp/address.js';
 import { SenderSession, type SenderOptions } from '../../transport/tcp/sender.js';
 import { PAGE_SIZE } from '../../units/index.js';
@@ -30,6 +29,7 @@ import { cleanDestination } from './destination.js';
 import { PROTOCOL_VERSION, STAGING_BYTES } from './protocol.js';
 import { checkRealScenario, type RealMeasured, type RealOptions, type RealRun } from './options.js';
 import { finishRun } from './finish.js';
+import { StorageMove } from './storage-move.js';
 
 /** A failure the driver noticed: becomes the core's `failure` event. */
 export class Failure extends Error {
@@ -66,7 +66,8 @@ export class RealMigration {
   disk: DiskWriter | null = null;
   diskSpec: DiskSpec | null = null;
   diskPath: string | null = null;
-  private srcFd: number | null = null;
+  /** The storage move's source side (shared-nothing with a disk), from prepare() on. */
+  storage: StorageMove | null = null;
   receiver: LocalReceiver | null = null;
   key!: Buffer;
   session: SenderSession | null = null;
@@ -82,12 +83,7 @@ export class RealMigration {
   injected: FaultKind | null = null;
   readonly deferred: FaultKind[] = [];
   private workDir: string | null = null;
-  private inflightEnd = 0;
-  private readonly mirrorWaiting = new Set<(ok: boolean) => void>();
   // What was measured and moved.
-  storageBytesCopied = 0;
-  storageWireBytes = 0;
-  mirroredWireBytes = 0;
   configSent = 0;
   stateSent = 0;
   stateSha: string | null = null;
@@ -183,7 +179,7 @@ export class RealMigration {
       if (steps > 1_000_000) throw new StateError('the migration did not finish');
       const ev = await this.perform(action);
       action = this.core.handle(ev);
-      this.publishMirror();
+      this.storage?.publish();
     }
     this.settled = true;
     this.faults.stop();
@@ -203,8 +199,8 @@ export class RealMigration {
       mkdirSync(dir, { recursive: true });
       this.diskPath = join(dir, `${this.vm}-disk0.img`);
       createDiskImage(this.diskPath, this.diskSpec);
-      this.srcFd = openSync(this.diskPath, 'r');
-      this.disk = await DiskWriter.start(this.diskPath, this.diskSpec, (offset, data) => this.mirror(offset, data));
+      const storage = (this.storage = new StorageMove(this, this.diskPath));
+      this.disk = await DiskWriter.start(this.diskPath, this.diskSpec, (offset, data) => storage.mirror(offset, data));
     }
     if (this.o.to) {
       if (!this.o.key) throw new MigbenchError('E_INPUT', '--key-file: a pre-shared key is needed for --to (or MIGBENCH_KEY)');
@@ -249,9 +245,7 @@ export class RealMigration {
     this.faults.stop();
     this.link?.close(new StateError('the migration is over'));
     this.session?.close();
-    for (const w of this.mirrorWaiting) w(false);
-    if (this.srcFd !== null) closeSync(this.srcFd);
-    this.srcFd = null;
+    this.storage?.close();
     await this.receiver?.stop();
     if (this.o.keepSource && this.guest) return;
     await this.releaseSource();
@@ -321,7 +315,7 @@ export class RealMigration {
       case 'setup':
         return (this.setupInFlight = this.setup());
       case 'copy-segment':
-        return this.copySegment(a.start, a.end);
+        return this.storage!.copySegment(a.start, a.end);
       case 'sync':
         return syncMemory(this);
       case 'send':
@@ -386,26 +380,6 @@ export class RealMigration {
     return { type: 'setup-done', now: this.now() };
   }
 
-  private async copySegment(start: number, end: number): Promise<Event> {
-    const spec = this.diskSpec!;
-    const m = this.core.mirror!;
-    this.inflightEnd = end;
-    await this.disk!.beginSegment(start, end, m.copiedRegions);
-    for (let r = start; r < end; r++) {
-      this.check();
-      const len = Math.min(REGION_BYTES, spec.bytes - r * REGION_BYTES);
-      const got = this.pool.take();
-      const buf = got instanceof Promise ? await got : got;
-      for (let n = 0; n < len; ) n += readSync(this.srcFd!, buf, n, len - n, r * REGION_BYTES + n) || fail0(r);
-      await this.session!.write(this.ramBytes + r * REGION_BYTES, buf.subarray(0, len), () => this.pool.give(buf));
-      this.storageBytesCopied += len;
-      this.storageWireBytes += len + Math.ceil(len / this.chunkSize) * HEADER_SIZE;
-      this.faults.progress('storage-copy', this.storageBytesCopied / spec.bytes);
-    }
-    await this.flush();
-    return { type: 'segment-copied', now: this.now() };
-  }
-
   /** The barrier: everything written so far is on the destination; staging slots are free again. */
   async flush(): Promise<void> {
     await this.session!.flush();
@@ -432,37 +406,7 @@ export class RealMigration {
     this.disk?.resume();
     return { type: 'resumed-source', now: this.now() };
   }
-
-  // -- storage mirror -----------------------------------------------------------------------------
-
-  /** A mirrored guest write: resolves true once the destination wrote it. */
-  private mirror(offset: number, data: Buffer): Promise<boolean> {
-    const s = this.session;
-    const m = this.core.mirror;
-    if (!s || this.failure || !m || m.status === 'stopped' || m.status === 'idle') return Promise.resolve(false);
-    return new Promise<boolean>((resolve) => {
-      const done = (ok: boolean) => {
-        if (this.mirrorWaiting.delete(done)) resolve(ok);
-      };
-      this.mirrorWaiting.add(done);
-      this.mirroredWireBytes += data.length + HEADER_SIZE;
-      s.write(this.ramBytes + offset, data, () => done(true)).catch(() => done(false));
-    });
-  }
-
-  /** Tell the disk writer what the core's mirror says (after every event). */
-  private publishMirror(): void {
-    const m = this.core.mirror;
-    if (!m || !this.disk) return;
-    this.disk.publish(m.status, m.copiedRegions, m.status === 'copying' ? Math.max(m.copiedRegions, this.inflightEnd) : m.copiedRegions);
-    if (m.status === 'stopped') for (const w of [...this.mirrorWaiting]) w(false);
-  }
 }
-
-function fail0(region: number): number {
-  throw new MigbenchError('E_IO', `the source disk image ended inside region ${region}`);
-}
-
 
 /** The VM configuration sent at setup: a small JSON description padded to `bytes`. */
 function configBlob(bytes: number, vm: string): Buffer {
