@@ -72,6 +72,11 @@ export function simStripeOptions(bytes: number, channels: readonly SimChannel[])
   return { ...d, chunkSize, window: Math.max(d.window, chunkSize * Math.ceil((chunkSize + bdp) / chunkSize), 2 * chunkSize) };
 }
 
+/** A transfer of `bytes` striped as the simulator stripes it (`simStripeOptions`), with `failures`. */
+export function simulateSimTransfer(bytes: number, channels: readonly SimChannel[], failures: readonly ChannelFailure[] = [], rerate?: (dead: ReadonlySet<number>) => Map<number, number>): StripedTransfer {
+  return simulateStripedTransfer(bytes, channels, simStripeOptions(bytes, channels), failures, rerate);
+}
+
 /**
  * @param rerate rates of the channels once the channels in `dead` stopped (survivors sharing a NIC take up
  *   a dead channel's share); applies to chunks that start after a death. Without it rates never change.

@@ -28,10 +28,13 @@ export async function probeLink(m: RealMigration): Promise<void> {
   const cancelled = () => {
     if (m.o.signal?.aborted) throw new InterruptedError('migration cancelled before it started (nothing was moved)');
   };
+  // The probe stream: the scratch data below, then the page packets' staging ring (as the destination's
+  // probe sink lays it out: the last STAGING_BYTES of the stream).
+  const stagingBase = Math.max(bytes, WARMUP_BYTES);
   let s: SenderSession | undefined;
   if (bytes > 0) m.log(`probing the link to ${m.measured.targets.join(', ')} with ${formatBytes(bytes)}${m.o.rate === undefined ? ', then the page path' : ''}`);
   try {
-    s = await SenderSession.open(m.sessionOptions(Math.max(bytes, WARMUP_BYTES) + STAGING_BYTES));
+    s = await SenderSession.open(m.sessionOptions(stagingBase + STAGING_BYTES));
     const link = new DestinationLink(s, 30);
     await link.request({ t: 'hello', kind: 'probe', version: PROTOCOL_VERSION });
     const rtts: number[] = [];
@@ -59,12 +62,12 @@ export async function probeLink(m: RealMigration): Promise<void> {
     for (const [fill, skipZero] of [[0xffffffff, true], [0x49249249, false]] as const) {
       cancelled();
       pending.fill(fill);
-      const staging = new Staging(Math.max(bytes, WARMUP_BYTES));
+      const staging = new Staging(stagingBase);
       await sendPages({ ram: scratch, pending, session: s, pool: m.pool, staging, chunkSize: m.chunkSize, skipZero });
       await s.flush();
     }
     const pageBytes = Math.floor(bytes / 2 ** 20) * 2 ** 20;
-    if (pageBytes > 0 && m.o.rate === undefined) await probePages(m, s, pageBytes, Math.max(bytes, WARMUP_BYTES), cancelled);
+    if (pageBytes > 0 && m.o.rate === undefined) await probePages(m, s, pageBytes, stagingBase, cancelled);
     if (pageBytes > 0) {
       // Zero-page detection, timed: the rounds' walk over zero memory (round 0 reads each zero page
       // whole and sends nothing for it). Local work only: a smaller scratch memory does.
@@ -72,7 +75,7 @@ export async function probeLink(m: RealMigration): Promise<void> {
       const zero = GuestRam.create(Math.min(pageBytes, ZERO_PROBE_BYTES), 1, 3);
       const all = new Uint32Array(zero.bitmap.length).fill(0xffffffff);
       const t0 = performance.now();
-      const z = await sendPages({ ram: zero, pending: all, session: s, pool: m.pool, staging: new Staging(Math.max(bytes, WARMUP_BYTES)), chunkSize: m.chunkSize, skipZero: true });
+      const z = await sendPages({ ram: zero, pending: all, session: s, pool: m.pool, staging: new Staging(stagingBase), chunkSize: m.chunkSize, skipZero: true });
       m.measured.zero_scan_bps = (z.zeroPages * PAGE_SIZE) / ((performance.now() - t0) / 1000);
     }
   } catch (e) {

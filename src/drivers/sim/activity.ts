@@ -6,7 +6,7 @@
 import type { Event } from '../../migration/orchestrator.js';
 import type { EventHandle, Simulator } from '../../sim/index.js';
 import { AllChannelsLostError } from '../../transport/striper.js';
-import { simStripeOptions, simulateStripedTransfer, type ChannelFailure, type SimChannel } from '../../transport/sim-channels.js';
+import { simulateSimTransfer, type ChannelFailure, type SimChannel } from '../../transport/sim-channels.js';
 import { CHANNEL_WINDOW, type SimLink } from './link.js';
 
 /**
@@ -129,7 +129,7 @@ export class ActivityClock {
     const t = this.sim.now - a.start - st.stallShift;
     for (const channel of channels) st.failures.push({ channel, dies: t, noticed: t + this.detectTime });
     try {
-      const r = simulateStripedTransfer(st.bytes, st.channels, simStripeOptions(st.bytes, st.channels), st.failures, st.rerate);
+      const r = simulateSimTransfer(st.bytes, st.channels, st.failures, st.rerate);
       // The source's page work (zero-page reads, per-run work) still bounds the transfer from below.
       this.reschedule(a, Math.max(this.sim.now, a.start + st.stallShift + Math.max(r.seconds, st.floor)));
       return true;

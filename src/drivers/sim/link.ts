@@ -4,7 +4,8 @@
 
 import type { Nic } from '../../network/index.js';
 import { channelRates, type LinkModel, type TransferCost } from '../../transport/model.js';
-import { SIM_STRIPE_DEFAULTS, simStripeOptions, simulateStripedTransfer, type ChannelFailure, type SimChannel } from '../../transport/sim-channels.js';
+import type { StripedSpec } from './activity.js';
+import { SIM_STRIPE_DEFAULTS, simulateSimTransfer, type SimChannel } from '../../transport/sim-channels.js';
 
 /** A saturated stream keeps at least this share of a link against one other stream (TCP fairness). */
 export const FAIR_SHARE = 0.5;
@@ -61,18 +62,17 @@ export class SimLink {
    * virtual time (chunks, windows, per-channel rates and round trips); one TCP stream is a single FIFO
    * pipe, whose closed form is the same as striping over one channel.
    */
-  cost(fullPages: number, zeroPages: number, extraBytes: number, runs = 0, failures: readonly ChannelFailure[] = []): TransferCost {
+  cost(fullPages: number, zeroPages: number, extraBytes: number, runs = 0): TransferCost {
     const fluid = this.model.costAt(this.available, fullPages, zeroPages, extraBytes, runs);
     if (!this.striped) return fluid;
     // Striped: the channels' schedule, unless the source's page work (pipelined with it) is slower.
-    const wireSeconds = this.stripedSeconds(fluid.wireBytes, failures);
+    const wireSeconds = simulateSimTransfer(fluid.wireBytes, this.simChannels(), [], this.rerate()).seconds;
     return { ...fluid, seconds: Math.max(wireSeconds, fluid.floor), wireSeconds };
   }
 
-  /** Seconds to move `bytes` over the live channels by the striper, given failures during the transfer. */
-  stripedSeconds(bytes: number, failures: readonly ChannelFailure[] = []): number {
-    const channels = this.simChannels();
-    return simulateStripedTransfer(bytes, channels, simStripeOptions(bytes, channels), failures, this.rerate()).seconds;
+  /** A striped transfer of `bytes` over the channels as they are now, for the striper to redo when some fail. */
+  stripedSpec(bytes: number, floor: number): StripedSpec {
+    return { bytes, channels: this.simChannels(), rerate: this.rerate(), floor };
   }
 
   /** Live channels with their share of the link after other traffic. */

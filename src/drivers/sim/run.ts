@@ -219,7 +219,7 @@ export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
           (t) => ({ type: 'sent', now: t, pages: sent.pages, zeroPages: sent.zeroPages, wireBytes: c.wireBytes }),
           // The link's part stretches as the link thins; the source's page work (the floor) does not.
           { bytes: c.wireBytes, rateAt: (available) => c.wireBytes / Math.max((c.wireSeconds * availableAtStart) / available, c.floor) },
-          link.striped ? { bytes: c.wireBytes, channels: link.simChannels(), rerate: link.rerate(), floor: c.floor } : undefined,
+          link.striped ? link.stripedSpec(c.wireBytes, c.floor) : undefined,
         );
         return;
       }

@@ -3,8 +3,8 @@
 // by a SharedArrayBuffer can be handed over without a copy (a copy would cost as much as the CRC), so
 // the sender falls back to an inline CRC for anything else.
 
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { CRC_MODULE_PATH } from './crc.js';
 
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -26,9 +26,8 @@ export class CrcPool {
   private rr = 0;
 
   constructor(threads = 1) {
-    const crcPath = createRequire(import.meta.url).resolve('aws-crt/dist/native/checksums.js');
     for (let i = 0; i < threads; i++) {
-      const w = new Worker(WORKER, { eval: true, workerData: { crcPath } });
+      const w = new Worker(WORKER, { eval: true, workerData: { crcPath: CRC_MODULE_PATH } });
       w.on('message', ([id, crc]: [number, number]) => {
         const cb = this.pending.get(id);
         this.pending.delete(id);

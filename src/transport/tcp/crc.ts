@@ -10,7 +10,10 @@
 
 import { createRequire } from 'node:module';
 
-const crt = createRequire(import.meta.url)('aws-crt/dist/native/checksums.js') as { crc32c(data: Buffer, previous?: number): number };
+/** The checksums module's file, for worker threads that load it themselves (crc-pool.ts). */
+export const CRC_MODULE_PATH = createRequire(import.meta.url).resolve('aws-crt/dist/native/checksums.js');
+
+const crt = createRequire(import.meta.url)(CRC_MODULE_PATH) as { crc32c(data: Buffer, previous?: number): number };
 
 /** CRC-32C of `data`, continuing from `previous` (the CRC of the bytes before it), as an unsigned 32-bit value. */
 export function crc32c(data: Buffer | Uint8Array, previous = 0): number {
