@@ -9,7 +9,7 @@ export * from './result.js';
 export { resolveScenario, OPTIONS, type Scenario, type ScenarioInput } from './scenario.js';
 export { simulate } from './drivers/sim/index.js';
 export { PrecopyCore, type MemoryAction, type MemoryEvent, type PrecopyConfig } from './migration/precopy.js';
-export { MigrationCore, type Action, type Event, type Cause } from './migration/orchestrator.js';
+export { MigrationCore, type Action, type Event, type Cause } from './migration/core.js';
 export { parseFault, FAULT_KINDS, PHASES, MODE_PHASES } from './migration/faults.js';
 export { toCsv, RUN_COLUMNS, ROUND_COLUMNS } from './report/csv.js';
 export { benchRunsCsv, benchRoundsCsv, readRunsCsv } from './report/bench-csv.js';

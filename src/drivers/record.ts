@@ -2,7 +2,7 @@
 // way (outcome, timings, the outage as the ping and TCP probes see it, handoff, faults, invariants) in
 // one place, beside what only the engine measured (the facts it passes in).
 
-import type { MigrationSummary } from '../migration/orchestrator.js';
+import type { MigrationSummary } from '../migration/core.js';
 import { pingProbe, tcpProbe, type Outage } from '../probes/index.js';
 import { Rng } from '../random/index.js';
 import type { Engine, MigrationResult } from '../result.js';
@@ -24,7 +24,6 @@ export interface EngineFacts {
   mirroredWrites: number;
   mirroredBytes: number;
   sourceFilesRemoved: number;
-  faultsApplied: number;
   writesLost: number;
   destinationFilesLeft: number;
   /** Every broken invariant (the core's and the engine's own checks). */
@@ -79,7 +78,7 @@ export function resultRecord(s: Scenario, sum: MigrationSummary, f: EngineFacts)
     handoff_ms: sum.handoffStart !== null && sum.handoffEnd !== null ? us((sum.handoffEnd - sum.handoffStart) * 1000) : 0,
     source_files_removed: f.sourceFilesRemoved,
     faults: s.faults.length > 0 ? s.faults.map((x) => x.text).join(';') : null,
-    faults_applied: f.faultsApplied,
+    faults_applied: sum.faultsApplied,
     writes_lost: f.writesLost,
     destination_files_left: f.destinationFilesLeft,
     cleanup_pending: sum.cleanupPending,

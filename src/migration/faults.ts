@@ -1,6 +1,7 @@
 // Faults: `--fault KIND@WHEN`, repeatable. WHEN is a phase with an optional fraction of it
 // (`precopy:0.5`; the middle of the phase when no fraction is given) or a time since the start (`12.5s`).
-// Which kinds a mode can suffer, and in which phases, is fixed here; docs/modes.md explains why.
+// Which kinds a mode can suffer, and in which phases, is fixed here (the core applies these tables when
+// a fault strikes: `faultApplies`); docs/modes.md explains why.
 
 import { InputError, UnitError } from '../errors.js';
 import type { Mode } from '../result.js';
@@ -9,14 +10,20 @@ import { parseDuration } from '../units/index.js';
 export const FAULT_KINDS = ['link-down', 'nic-down', 'channel-down', 'dest-crash', 'dest-storage-error', 'auth-failure', 'stall'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-export const PHASES = ['config', 'storage-copy', 'precopy', 'blackout', 'handoff', 'cleanup'] as const;
+/**
+ * The phases of a migration, in order. `handoff` is the storage handoff inside the blackout; `resume`
+ * runs from the resume request leaving the source to its answer (or, when that answer is lost, to the
+ * destination's word on which host runs the VM): the window in which the VM may already run on the
+ * destination while the source does not know it.
+ */
+export const PHASES = ['config', 'storage-copy', 'precopy', 'blackout', 'handoff', 'resume', 'cleanup'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** The phases each mode goes through, in order. */
 export const MODE_PHASES: Record<Mode, readonly Phase[]> = {
-  cluster: ['config', 'precopy', 'blackout', 'handoff', 'cleanup'],
-  'smb-share': ['config', 'precopy', 'blackout', 'handoff', 'cleanup'],
-  'shared-nothing': ['config', 'storage-copy', 'precopy', 'blackout', 'handoff', 'cleanup'],
+  cluster: ['config', 'precopy', 'blackout', 'handoff', 'resume', 'cleanup'],
+  'smb-share': ['config', 'precopy', 'blackout', 'handoff', 'resume', 'cleanup'],
+  'shared-nothing': ['config', 'storage-copy', 'precopy', 'blackout', 'handoff', 'resume', 'cleanup'],
   storage: ['config', 'storage-copy', 'handoff', 'cleanup'],
 };
 
@@ -28,17 +35,35 @@ export const MODE_FAULTS: Record<Mode, readonly FaultKind[]> = {
   storage: ['dest-storage-error', 'stall'],
 };
 
-/** Phases a kind can hit. Authentication happens when the hosts connect; after the point of no return the
- *  VM runs on the destination, and a crash or storage failure there is a host failure, not a migration fault. */
+/**
+ * Phases a kind can hit. Authentication happens when the hosts connect. A crash at `resume` strikes with
+ * the resume request in flight, before the destination acts on it. Once the destination opened the VM's
+ * files (the handoff) no storage failure is the migration's; after the point of no return the VM runs on
+ * the destination, and a crash there is a host failure, not a migration fault.
+ */
 export const KIND_PHASES: Record<FaultKind, readonly Phase[]> = {
   'link-down': PHASES,
   'nic-down': PHASES,
   'channel-down': PHASES,
   stall: PHASES,
-  'dest-crash': ['config', 'storage-copy', 'precopy', 'blackout', 'handoff'],
+  'dest-crash': ['config', 'storage-copy', 'precopy', 'blackout', 'handoff', 'resume'],
   'dest-storage-error': ['config', 'storage-copy', 'precopy', 'blackout', 'handoff'],
   'auth-failure': ['config'],
 };
+
+/** Whether a fault of `kind` can strike a migration of `mode` in `phase` (the core asks when one does). */
+export function faultApplies(mode: Mode, kind: FaultKind, phase: Phase): boolean {
+  return MODE_FAULTS[mode].includes(kind) && MODE_PHASES[mode].includes(phase) && KIND_PHASES[kind].includes(phase);
+}
+
+/**
+ * A storage failure on the destination that the migration meets only later: on shared storage (cluster,
+ * SMB share) the destination first touches the VM's files at the handoff, so a failure during the memory
+ * copy is met there.
+ */
+export function storageFailureDeferred(mode: Mode, phase: Phase): boolean {
+  return (mode === 'cluster' || mode === 'smb-share') && (phase === 'precopy' || phase === 'blackout');
+}
 
 export type FaultWhen = { phase: Phase; fraction: number } | { time: number };
 

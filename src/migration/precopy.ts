@@ -1,5 +1,5 @@
 // The memory pre-copy, sans-I/O: it never reads a clock, touches memory or sends a byte. The
-// orchestrator (orchestrator.ts) runs it as one part of a migration; a driver performs each action and
+// migration core (core.ts) runs it as one part of a migration; a driver performs each action and
 // answers with the event it produced, carrying the driver's `now` (seconds since the migration began).
 //
 // Round 0 sends all memory; each later round sends the pages dirtied since the previous bitmap sync;
@@ -43,7 +43,8 @@ export type MemoryEvent =
   | { type: 'sent'; now: number; pages: number; zeroPages: number; wireBytes: number }
   | { type: 'paused'; now: number };
 
-type Phase = 'idle' | 'precopy-sync' | 'precopy-send' | 'pause' | 'final-sync' | 'final-send' | 'done';
+/** Where the pre-copy is (its own states; the migration's phases are faults.ts's `Phase`). */
+type PrecopyState = 'idle' | 'precopy-sync' | 'precopy-send' | 'pause' | 'final-sync' | 'final-send' | 'done';
 
 export interface PrecopySummary {
   converged: boolean;
@@ -59,7 +60,7 @@ export interface PrecopySummary {
 }
 
 export class PrecopyCore {
-  private phase: Phase = 'idle';
+  private state: PrecopyState = 'idle';
   private readonly rounds: RoundRecord[] = [];
   private current: RoundRecord | null = null;
   private throttle = 0;
@@ -88,7 +89,7 @@ export class PrecopyCore {
   /** The first action: the first sync, which starts dirty logging (round 0 sends everything). */
   start(): MemoryAction {
     this.expect('idle');
-    this.phase = 'precopy-sync';
+    this.state = 'precopy-sync';
     return { type: 'sync', final: false };
   }
 
@@ -101,15 +102,15 @@ export class PrecopyCore {
       case 'paused':
         this.expect('pause');
         this.pausedAt = ev.now;
-        this.phase = 'final-sync';
+        this.state = 'final-sync';
         return { type: 'sync', final: true };
     }
   }
 
   private onSynced(ev: Extract<MemoryEvent, { type: 'synced' }>): MemoryAction {
-    if (this.phase === 'final-sync') {
+    if (this.state === 'final-sync') {
       this.current = this.newRound('blackout', ev.now);
-      this.phase = 'final-send';
+      this.state = 'final-send';
       return { type: 'send-final', round: this.current.round, stateBytes: this.cfg.stateBytes };
     }
     this.expect('precopy-sync');
@@ -122,7 +123,7 @@ export class PrecopyCore {
       this.startedAt = ev.now;
       this.periodStart = ev.now;
       this.current = this.newRound('precopy', ev.now);
-      this.phase = 'precopy-send';
+      this.state = 'precopy-send';
       return { type: 'send', round: 0, throttle: this.throttle };
     }
     this.autoConverge(ev.now);
@@ -153,7 +154,7 @@ export class PrecopyCore {
         case 'force':
           return this.enterBlackout();
         case 'abort':
-          this.phase = 'done';
+          this.state = 'done';
           this.finishedAt = ev.now;
           return { type: 'memory-abort', reason: 'no_convergence' };
         case 'throttle':
@@ -164,14 +165,14 @@ export class PrecopyCore {
       }
     }
     this.current = this.newRound('precopy', ev.now);
-    this.phase = 'precopy-send';
+    this.state = 'precopy-send';
     return { type: 'send', round: this.current.round, throttle: this.throttle };
   }
 
   private onSent(ev: Extract<MemoryEvent, { type: 'sent' }>): MemoryAction {
     const r = this.current;
-    if (!r || (this.phase !== 'precopy-send' && this.phase !== 'final-send')) {
-      throw new StateError(`unexpected 'sent' in phase ${this.phase}`);
+    if (!r || (this.state !== 'precopy-send' && this.state !== 'final-send')) {
+      throw new StateError(`unexpected 'sent' in state ${this.state}`);
     }
     r.duration_s = ev.now - r.start_s;
     r.pages_sent = ev.pages;
@@ -180,24 +181,24 @@ export class PrecopyCore {
     this.zeroPagesSent += ev.zeroPages;
     this.periodWireBytes += ev.wireBytes;
     this.current = null;
-    if (this.phase === 'final-send') {
+    if (this.state === 'final-send') {
       const memWire = Math.max(0, ev.wireBytes - this.cfg.stateBytes);
       this.memoryWireBytes += memWire;
       this.stateBytesSent = this.cfg.stateBytes;
       this.finishedAt = ev.now;
-      this.phase = 'done';
+      this.state = 'done';
       return { type: 'memory-done' };
     }
     this.memoryWireBytes += ev.wireBytes;
     this.lastRoundPages = ev.pages;
     const full = ev.pages - ev.zeroPages;
     if (r.duration_s > 0 && full > 0) this.bandwidth = (full * PAGE_SIZE) / r.duration_s;
-    this.phase = 'precopy-sync';
+    this.state = 'precopy-sync';
     return { type: 'sync', final: false };
   }
 
   private enterBlackout(): MemoryAction {
-    this.phase = 'pause';
+    this.state = 'pause';
     return { type: 'pause' };
   }
 
@@ -236,12 +237,12 @@ export class PrecopyCore {
     this.throttle = this.throttle === 0 ? THROTTLE.initial : Math.min(THROTTLE.max, round2(this.throttle + THROTTLE.increment));
   }
 
-  private expect(phase: Phase): void {
-    if (this.phase !== phase) throw new StateError(`event out of order: core is in phase '${this.phase}', expected '${phase}'`);
+  private expect(state: PrecopyState): void {
+    if (this.state !== state) throw new StateError(`event out of order: the pre-copy is in state '${this.state}', expected '${state}'`);
   }
 
   get done(): boolean {
-    return this.phase === 'done';
+    return this.state === 'done';
   }
 
   /** What the memory migration did so far (also after an interruption by a fault). */

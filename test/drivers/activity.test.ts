@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ActivityClock } from '../../src/drivers/sim/activity.js';
 import { SimLink } from '../../src/drivers/sim/link.js';
-import type { Event } from '../../src/migration/orchestrator.js';
+import type { Event } from '../../src/migration/events.js';
 import { getNetwork } from '../../src/network/index.js';
 import { Simulator } from '../../src/sim/index.js';
 import { buildLink } from '../../src/transport/model.js';
@@ -11,7 +11,7 @@ function setup(network: string, transport: 'tcp' | 'smb') {
   const net = getNetwork(network);
   const link = new SimLink(buildLink(net, transport), net.nics);
   const done: number[] = [];
-  const clock = new ActivityClock(sim, link, 0.5, (ev) => done.push(ev.now));
+  const clock = new ActivityClock(sim, () => link.available, 0.5, (ev) => done.push(ev.now));
   const paused = (now: number): Event => ({ type: 'paused', now });
   return { sim, link, clock, done, paused };
 }

@@ -31,6 +31,10 @@ function expected(mode: Mode, kind: FaultKind, phase: Phase, transport: string):
   if ((kind === 'channel-down' || kind === 'nic-down') && multichannel) return { outcome: 'completed', pending: false };
   const cause = kind === 'channel-down' || kind === 'nic-down' ? 'all_channels_lost' : kind === 'stall' ? 'stall_timeout' : kind.replace(/-/g, '_');
   if (phase === 'cleanup') return { outcome: 'completed', pending: true };
+  // With the resume request out (it reached the destination at these fractions), a lost link or a stall
+  // leaves the move in doubt; the destination says it runs the VM, so the move stands. A crash strikes
+  // before the destination acts on the request: it never runs the VM, and the source resumes it.
+  if (phase === 'resume') return kind === 'dest-crash' ? { outcome: 'rolled_back', reason: cause } : { outcome: 'completed', pending: false };
   void mode;
   return { outcome: 'rolled_back', reason: cause };
 }

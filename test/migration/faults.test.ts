@@ -12,7 +12,7 @@ describe('fault specs', () => {
   it.each([
     ['meltdown@precopy', 'cluster', /a fault kind among link-down/],
     ['link-down', 'cluster', /KIND@WHEN/],
-    ['link-down@storage-copy', 'cluster', /a phase that mode cluster has \(config, precopy, blackout, handoff, cleanup\)/],
+    ['link-down@storage-copy', 'cluster', /a phase that mode cluster has \(config, precopy, blackout, handoff, resume, cleanup\)/],
     ['link-down@precopy', 'storage', /a fault kind that mode storage can suffer/],
     ['auth-failure@precopy', 'cluster', /a phase auth-failure can hit \(config\)/],
     ['dest-crash@cleanup', 'shared-nothing', /a phase dest-crash can hit/],

@@ -9,7 +9,7 @@ import type { RealRun } from '../../drivers/real/options.js';
 import { predict, type Prediction } from '../../drivers/real/predict.js';
 import { InputError, InterruptedError, MigbenchError } from '../../errors.js';
 import { onInterrupt } from '../interrupt.js';
-import type { Cause } from '../../migration/orchestrator.js';
+import type { Cause } from '../../migration/events.js';
 import { resolveScenario, type OptionKey } from '../../scenario.js';
 import { parseAddresses, parseEndpoints } from '../../transport/tcp/address.js';
 import { KEY_ENV, loadKey } from '../../transport/tcp/auth.js';

@@ -13,7 +13,7 @@ import { existsSync, ftruncateSync, openSync, readdirSync, readFileSync, rmSync,
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { fileSha256 } from '../../guest/real/disk.js';
-import type { Cause } from '../../migration/orchestrator.js';
+import type { Cause } from '../../migration/events.js';
 import type { Endpoint } from '../../transport/tcp/address.js';
 import { Receiver, type ReceiverSession } from '../../transport/tcp/receiver.js';
 import { MemorySink } from '../../transport/tcp/sinks.js';
@@ -52,6 +52,8 @@ export interface EndpointOptions {
 export class MigrationEndpoint extends EventEmitter {
   private readonly receiver: Receiver;
   private current: Migration | null = null;
+  /** A test's fault armed for the resume request: crash before acting on it, or drop the link after. */
+  private onResume: 'crash' | 'link-down' | null = null;
   private readonly log: (line: string) => void;
 
   constructor(private readonly o: EndpointOptions) {
@@ -158,6 +160,11 @@ export class MigrationEndpoint extends EventEmitter {
       case 'hello':
         return this.hello(s, sink, req, bin, send);
       case 'fault':
+        if ('on' in req) {
+          this.onResume = req.kind;
+          this.log(`armed: ${req.kind} when the resume request arrives (test fault)`);
+          return {};
+        }
         if (req.kind === 'crash') {
           this.log('crashing on request (dest-crash fault)');
           process.kill(process.pid, 'SIGKILL');
@@ -178,16 +185,41 @@ export class MigrationEndpoint extends EventEmitter {
       }
       case 'resume': {
         const m = this.mine(s);
+        if (this.onResume === 'crash') {
+          this.log('crashing as the resume request arrives (dest-crash fault)');
+          process.kill(process.pid, 'SIGKILL');
+          return null;
+        }
+        if (m.state !== 'setup') throw new Error(`migration ${m.id} cannot resume here: it is ${m.state}`);
         m.resumedAt = process.hrtime.bigint();
         m.state = 'resumed';
         rmSync(m.marker, { force: true }); // the files are the running VM's own now
         this.log(`VM ${m.vm} resumed`);
+        if (this.onResume === 'link-down') {
+          // The link fails with the answer on its way: the VM runs here, the source does not know it.
+          this.onResume = null;
+          this.log('dropping the migration session before answering (link-down fault)');
+          for (const c of [...s.channels.values()]) c.close('link-down fault at resume', 'fault');
+          return null;
+        }
         return { at: m.resumedAt.toString() };
       }
       case 'done': {
-        const m = this.mine(s);
+        const m = req.id !== undefined ? this.byId(req.id) : this.mine(s);
+        if (!m || (m.state !== 'resumed' && m.state !== 'done')) throw new Error(`no resumed migration ${req.id ?? ''} to end`);
         m.state = 'done';
         return {};
+      }
+      case 'owner': {
+        // In doubt (the source lost the resume's answer): this host's word on who runs the VM is final. A
+        // VM not running here is fenced off (a resume request arriving later is refused) and deleted.
+        const m = this.byId(req.id);
+        if (m && (m.state === 'resumed' || m.state === 'done')) return { owner: 'destination', at: m.resumedAt!.toString(), filesLeft: this.filesOf(m.vm).length };
+        if (m && m.state === 'setup') this.abort(m, 'fenced off: the source asked who runs the VM before it resumed here');
+        // After a restart: the files of a VM that resumed here stay (its marker was removed at the resume).
+        const files = this.filesOf(`vm-${req.id}`);
+        if (!m && files.length > 0 && !files.some((f) => f.endsWith('.migrating'))) return { owner: 'destination', filesLeft: files.length };
+        return { owner: 'source', filesLeft: files.length };
       }
       case 'verify': {
         const m = this.byId(req.id);

@@ -6,34 +6,42 @@
 
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { expectedDiskSha256, fileSha256, REGION_BYTES, DiskIoSequence } from '../../guest/real/disk.js';
+import type { MigrationCore } from '../../migration/core.js';
 import type { MigrationResult } from '../../result.js';
 import { formatEndpoint } from '../../transport/tcp/address.js';
-import type { Request } from './protocol.js';
+import type { Hashes, Request } from './protocol.js';
 import type { RealRun } from './options.js';
-import type { RealMigration } from './driver.js';
+import type { RealContext } from './context.js';
+import type { DestinationControl } from './destination.js';
+import type { SourceMemory } from './memory.js';
+import type { StorageMove } from './storage-move.js';
 import { resultRecord } from '../record.js';
-import { adminRequest } from './destination.js';
 
-/** Ask the destination something after the migration: over the session if it still lives, else anew. */
-async function askDestination(m: RealMigration, req: Request): Promise<Record<string, unknown>> {
-  const timeout = Math.max(300, m.s.timing.transferTimeout);
-  if (m.link && m.session && !m.session.failure && m.session.channels.some((c) => c.alive)) {
-    try {
-      return await m.link.request(req, undefined, timeout);
-    } catch {
-      /* fall back to a fresh session */
-    }
-  }
-  return adminRequest(m, req, timeout);
+/** The parts of a finished real migration that the check and the record read. */
+export interface FinishedMigration {
+  ctx: RealContext;
+  core: MigrationCore;
+  memory: SourceMemory;
+  storage: StorageMove | null;
+  dest: DestinationControl;
+  /** Where the source's disk image was set aside at the clean-up (null: not moved). */
+  sourceDiskMoved: string | null;
+  releaseSource(): Promise<void>;
 }
 
-export async function finishRun(m: RealMigration): Promise<RealRun> {
+export async function finishRun(m: FinishedMigration): Promise<RealRun> {
   const t0 = performance.now();
-  const s = m.s;
+  const { ctx, dest, storage } = m;
+  const s = ctx.s;
+  const o = ctx.o;
+  const guest = m.memory.guest;
   const sum = m.core.summary();
   const mem = sum.memory!;
   const completed = sum.outcome === 'completed';
-  const ms = m.measured;
+  const ms = ctx.measured;
+  const spec = storage?.spec ?? null;
+  const disk = storage?.disk ?? null;
+  const ask = <R extends Request>(req: R) => dest.ask(req);
   const violations = [...sum.violations];
   let memoryVerified: boolean | null = null;
   let verified: boolean | null = null;
@@ -43,43 +51,43 @@ export async function finishRun(m: RealMigration): Promise<RealRun> {
 
   if (completed) {
     // The source VM stayed paused (then stopped) after the pause: its RAM is the memory at the pause.
-    ms.hashes.source_ram = m.guest.ram.sha256();
-    ms.hashes.state = m.stateSha;
-    let dest: Record<string, unknown> | null = null;
+    ms.hashes.source_ram = guest.ram.sha256();
+    ms.hashes.state = m.memory.stateSha;
+    let theirs: Hashes | null = null;
     try {
-      dest = await askDestination(m, { t: 'verify', id: m.id });
+      theirs = await ask({ t: 'verify', id: ctx.id });
     } catch (e) {
       violations.push(`could not verify the destination: ${(e as Error).message}`);
     }
-    ms.hashes.dest_ram = (dest?.['ram'] as string) ?? null;
-    ms.hashes.dest_state = (dest?.['state'] as string) ?? null;
-    ms.hashes.dest_disk = (dest?.['disk'] as string) ?? null;
-    memoryVerified = dest ? ms.hashes.dest_ram === ms.hashes.source_ram : null;
-    const stateOk = dest ? ms.hashes.dest_state === ms.hashes.state : null;
+    ms.hashes.dest_ram = theirs?.ram ?? null;
+    ms.hashes.dest_state = theirs?.state ?? null;
+    ms.hashes.dest_disk = theirs?.disk ?? null;
+    memoryVerified = theirs ? ms.hashes.dest_ram === ms.hashes.source_ram : null;
+    const stateOk = theirs ? ms.hashes.dest_state === ms.hashes.state : null;
     let diskOk: boolean | null = true;
-    if (m.diskSpec) {
-      const srcPath = m.sourceDiskMoved ?? m.diskPath!;
+    if (spec && storage && disk) {
+      const srcPath = m.sourceDiskMoved ?? storage.path;
       const src = fileSha256(srcPath, { regions: true });
       ms.hashes.source_disk = src.sha256;
-      const counts = m.disk!.counts;
-      if (src.sha256 !== expectedDiskSha256(m.diskSpec, counts.writes)) violations.push("the source's disk image differs from a replay of the guest's writes");
-      diskOk = dest ? ms.hashes.dest_disk === src.sha256 : null;
+      const counts = disk.counts;
+      if (src.sha256 !== expectedDiskSha256(spec, counts.writes)) violations.push("the source's disk image differs from a replay of the guest's writes");
+      diskOk = theirs ? ms.hashes.dest_disk === src.sha256 : null;
       if (diskOk === false) {
-        const regions = await askDestination(m, { t: 'verify', id: m.id, regions: true }).catch(() => null);
+        const regions = await ask({ t: 'verify', id: ctx.id, regions: true }).catch(() => null);
         const bad = new Set<number>();
-        const theirs = (regions?.['diskRegions'] as string[] | undefined) ?? [];
-        src.regions.forEach((h, i) => theirs[i] !== h && bad.add(i));
-        const seq = new DiskIoSequence(m.diskSpec);
+        const diskRegions = regions?.diskRegions ?? [];
+        src.regions.forEach((h, i) => diskRegions[i] !== h && bad.add(i));
+        const seq = new DiskIoSequence(spec);
         for (let k = 0; k < counts.writes; k++) if (bad.has(Math.floor(seq.next().offset / REGION_BYTES))) writesLost++;
         violations.push(`the destination's disk differs from the source's in ${bad.size} of ${src.regions.length} MiB regions (${writesLost} guest writes fall in them)`);
       }
     }
     if (memoryVerified === false) {
-      const regions = await askDestination(m, { t: 'verify', id: m.id, regions: true }).catch(() => null);
-      const theirs = (regions?.['ramRegions'] as string[] | undefined) ?? [];
+      const regions = await ask({ t: 'verify', id: ctx.id, regions: true }).catch(() => null);
+      const ramRegions = regions?.ramRegions ?? [];
       let bad = 0;
-      for (let at = 0, i = 0; at < m.ramBytes; at += REGION_BYTES, i++) if (theirs[i] !== m.guest.ram.hashRange(at, Math.min(REGION_BYTES, m.ramBytes - at))) bad++;
-      violations.push(`destination memory differs from the source at the pause in ${bad} of ${Math.ceil(m.ramBytes / REGION_BYTES)} MiB blocks`);
+      for (let at = 0, i = 0; at < ctx.ramBytes; at += REGION_BYTES, i++) if (ramRegions[i] !== guest.ram.hashRange(at, Math.min(REGION_BYTES, ctx.ramBytes - at))) bad++;
+      violations.push(`destination memory differs from the source at the pause in ${bad} of ${Math.ceil(ctx.ramBytes / REGION_BYTES)} MiB blocks`);
     }
     if (stateOk === false) violations.push('the device state differs on the destination');
     verified = memoryVerified === true && stateOk === true && diskOk === true;
@@ -91,70 +99,74 @@ export async function finishRun(m: RealMigration): Promise<RealRun> {
         violations.push(`the source disk image is kept at ${m.sourceDiskMoved} (the move did not verify)`);
       }
     }
-    await askDestination(m, { t: 'release', id: m.id }).catch(() => undefined);
+    await ask({ t: 'release', id: ctx.id }).catch(() => undefined);
+  } else if (sum.inDoubt && sum.inDoubt.resolvedAt === null) {
+    // No word from the destination: the VM stays paused on the source (the core said so); nothing to prove.
   } else {
     // Rolled back: the VM runs on the source. Prove its memory and disk hold exactly its own writes.
-    await m.guest.pause();
-    const intact = m.guest.checkIntact();
+    await guest.pause();
+    const intact = guest.checkIntact();
     ms.source_intact.memory = intact.ok;
     if (!intact.ok) violations.push("the source's memory differs from a replay of the guest's own writes");
-    if (m.disk && m.diskSpec && m.diskPath) {
-      await m.disk.pause();
-      const ok = fileSha256(m.diskPath).sha256 === expectedDiskSha256(m.diskSpec, m.disk.counts.writes);
+    if (disk && spec && storage) {
+      await disk.pause();
+      const ok = fileSha256(storage.path).sha256 === expectedDiskSha256(spec, disk.counts.writes);
       ms.source_intact.disk = ok;
       if (!ok) violations.push("the source's disk image differs from a replay of the guest's own writes");
-      m.disk.resume();
+      disk.resume();
     }
-    m.guest.resume();
+    guest.resume();
     // What the destination says it kept; a local destination's directory is also looked at directly.
-    const local = m.receiver ? readdirSync(m.receiver.dir).filter((f) => f.startsWith(`${m.vm}`)).length : null;
-    destFilesLeft = m.destFilesLeft ?? local ?? (m.diskSpec ? 2 : 1);
+    const local = dest.receiver ? readdirSync(dest.receiver.dir).filter((f) => f.startsWith(`${ctx.vm}`)).length : null;
+    destFilesLeft = dest.filesLeft ?? local ?? (spec ? 2 : 1);
     if (local !== null) destFilesLeft = Math.max(destFilesLeft, local);
-    if (m.destFilesLeft === null && local === null) violations.push("could not confirm that the destination removed the migration's files");
+    if (dest.filesLeft === null && local === null) violations.push("could not confirm that the destination removed the migration's files");
     if (destFilesLeft > 0) violations.push(`the destination kept ${destFilesLeft} file(s) of the rolled-back migration`);
   }
-  if (m.disk) {
-    const c = m.disk.counts;
+  if (disk) {
+    const c = disk.counts;
     ms.disk_writes = c.writes;
     ms.held_writes = c.heldWrites;
   }
-  ms.guest_writes = m.guest.writes;
-  if (m.session) ms.bytes_resent = m.session.stats().bytesResent;
+  ms.guest_writes = guest.writes;
+  if (dest.session) ms.bytes_resent = dest.session.stats().bytesResent;
   const iv = (p: keyof typeof sum.phases) => (sum.phases[p] ? sum.phases[p]!.end - sum.phases[p]!.start : 0);
   // The core closes the clean-up phase only when a fault cuts it short; otherwise it runs to the end.
-  ms.phases = { config_s: iv('config'), storage_copy_s: iv('storage-copy'), precopy_s: iv('precopy'), blackout_s: iv('blackout'), handoff_s: iv('handoff'), cleanup_s: iv('cleanup') };
+  ms.phases = { config_s: iv('config'), storage_copy_s: iv('storage-copy'), precopy_s: iv('precopy'), blackout_s: iv('blackout'), handoff_s: iv('handoff'), resume_s: iv('resume'), cleanup_s: iv('cleanup') };
+  const d = sum.inDoubt;
+  ms.in_doubt = d ? { since_s: d.since, cause: d.cause, resolved_s: d.resolvedAt, owner: d.owner } : null;
 
-  const counts = m.disk?.counts;
+  const counts = disk?.counts;
   ms.verify_s = (performance.now() - t0) / 1000;
   const result: MigrationResult & { verified: boolean | null } = resultRecord(s, sum, {
     engine: 'real',
-    network: networkLabel(m),
+    network: networkLabel(ctx),
     transport: 'smb',
     memoryMode: true,
     converged: mem.converged,
-    totalBytesSent: mem.memoryWireBytes + m.stateSent + m.configSent + (m.storage?.copyWireBytes ?? 0) + (m.storage?.mirroredWireBytes ?? 0),
+    totalBytesSent: mem.memoryWireBytes + m.memory.stateSent + dest.configSent + (storage?.copyWireBytes ?? 0) + (storage?.mirroredWireBytes ?? 0),
     memoryVerified,
-    diskBytes: m.diskSpec?.bytes ?? 0,
-    storageBytesCopied: m.storage?.bytesCopied ?? 0,
+    diskBytes: spec?.bytes ?? 0,
+    storageBytesCopied: storage?.bytesCopied ?? 0,
     mirroredWrites: counts?.mirroredWrites ?? 0,
     mirroredBytes: counts?.mirroredBytes ?? 0,
     sourceFilesRemoved,
-    faultsApplied: m.faults.applied,
     writesLost,
     destinationFilesLeft: destFilesLeft,
     violations,
     verified,
   });
   const run: RealRun = { result, measured: ms };
-  if (m.o.keepSource) {
-    run.source = { guest: m.guest, disk: m.disk, diskPath: m.diskPath && existsSync(m.diskPath) ? m.diskPath : null, release: () => m.releaseSource() };
+  if (o.keepSource) {
+    run.source = { guest, disk, diskPath: storage && existsSync(storage.path) ? storage.path : null, release: () => m.releaseSource() };
   }
   return run;
 }
 
-function networkLabel(m: RealMigration): string {
-  const where = m.o.to ? m.o.to.map(formatEndpoint).join('+') : 'loopback';
-  const rate = m.o.rate !== undefined ? `-${Number(((m.o.rate * 8) / 1e9).toPrecision(3))}gbit` : '';
-  return `${where}-${m.channels}ch${rate}`;
+function networkLabel(ctx: RealContext): string {
+  const o = ctx.o;
+  const where = o.to ? o.to.map(formatEndpoint).join('+') : 'loopback';
+  const rate = o.rate !== undefined ? `-${Number(((o.rate * 8) / 1e9).toPrecision(3))}gbit` : '';
+  return `${where}-${ctx.channels}ch${rate}`;
 }
 

@@ -2,9 +2,9 @@
 // replies matched by number and bounded by a timeout, and the destination's unsolicited errors.
 
 import { MigbenchError } from '../../errors.js';
-import type { Cause } from '../../migration/orchestrator.js';
+import type { Cause } from '../../migration/events.js';
 import type { SenderSession } from '../../transport/tcp/sender.js';
-import { decode, encode, type Envelope, type Request, type ToSource } from './protocol.js';
+import { decode, encode, type Envelope, type ReplyTo, type Request, type ToSource } from './protocol.js';
 
 /** The destination refused a request (its message says why), or did not answer in time. */
 export class DestinationError extends MigbenchError {
@@ -19,7 +19,7 @@ export class DestinationError extends MigbenchError {
 
 export class DestinationLink {
   private n = 0;
-  private readonly pending = new Map<number, { resolve: (r: Record<string, unknown>) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private onError: (cause: Cause, message: string) => void = () => undefined;
 
   constructor(
@@ -49,19 +49,23 @@ export class DestinationLink {
     this.onError = l;
   }
 
-  request(msg: Request, bin?: Uint8Array, timeout = this.timeout): Promise<Record<string, unknown>> {
+  /** Send a request; resolves with its reply. `sent` runs once the request has left (handed to a socket). */
+  request<R extends Request>(msg: R, bin?: Uint8Array, timeout = this.timeout, sent?: () => void): Promise<ReplyTo<R>> {
     const req = ++this.n;
-    return new Promise((resolve, reject) => {
+    return new Promise<ReplyTo<R>>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(req);
         reject(new DestinationError(`no answer to '${msg.t}' from the destination within ${timeout} s`, undefined, true));
       }, timeout * 1000);
-      this.pending.set(req, { resolve, reject, timer });
-      this.session.sendControl(encode({ ...msg, req } satisfies Envelope<Request>, bin)).catch((e: Error) => {
-        if (!this.pending.delete(req)) return;
-        clearTimeout(timer);
-        reject(e);
-      });
+      this.pending.set(req, { resolve: resolve as (r: unknown) => void, reject, timer });
+      this.session.sendControl(encode({ ...msg, req } satisfies Envelope<Request>, bin)).then(
+        () => sent?.(),
+        (e: Error) => {
+          if (!this.pending.delete(req)) return;
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
     });
   }
 

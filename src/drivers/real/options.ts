@@ -53,6 +53,7 @@ export interface PhaseTimes {
   precopy_s: number;
   blackout_s: number;
   handoff_s: number;
+  resume_s: number;
   cleanup_s: number;
 }
 
@@ -85,6 +86,11 @@ export interface RealMeasured {
   dest_memory_reserved: boolean | null;
   /** From the source's resume request to the destination's resume instant (loopback: one clock). */
   dest_resume_s: number | null;
+  /**
+   * The resume's answer was lost: when the source noticed (seconds since the start), why, when the
+   * destination's word came and what it was (null when the window never opened).
+   */
+  in_doubt: { since_s: number; cause: string; resolved_s: number | null; owner: 'source' | 'destination' | null } | null;
   bytes_resent: number;
   channels_failed: string[];
   hashes: { source_ram: string | null; dest_ram: string | null; source_disk: string | null; dest_disk: string | null; state: string | null; dest_state: string | null };

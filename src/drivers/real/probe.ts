@@ -6,9 +6,10 @@ import { median } from 'simple-statistics';
 import { InterruptedError, MigbenchError } from '../../errors.js';
 import { GuestRam } from '../../guest/real/ram.js';
 import { SenderSession } from '../../transport/tcp/sender.js';
-import type { RealMigration } from './driver.js';
+import type { RealContext } from './context.js';
+import type { DestinationControl } from './destination.js';
 import { DestinationLink } from './link.js';
-import { sendPages, Staging } from './pages.js';
+import { sendPages, Staging, type BufferPool } from './pages.js';
 import { PROTOCOL_VERSION, STAGING_BYTES } from './protocol.js';
 import { formatBytes, PAGE_SIZE } from '../../units/index.js';
 
@@ -23,7 +24,7 @@ const ZERO_PROBE_BYTES = 128 * 2 ** 20;
  * probe says what the simulator needs), the page path's goodput and the cost of scattered pages; and the
  * zero-page read rate. Stops between steps when the migration is cancelled (InterruptedError).
  */
-export async function probeLink(m: RealMigration): Promise<void> {
+export async function probeLink(m: RealContext, dest: DestinationControl, pool: BufferPool): Promise<void> {
   const bytes = m.o.probeBytes ?? 0;
   const cancelled = () => {
     if (m.o.signal?.aborted) throw new InterruptedError('migration cancelled before it started (nothing was moved)');
@@ -34,7 +35,7 @@ export async function probeLink(m: RealMigration): Promise<void> {
   let s: SenderSession | undefined;
   if (bytes > 0) m.log(`probing the link to ${m.measured.targets.join(', ')} with ${formatBytes(bytes)}${m.o.rate === undefined ? ', then the page path' : ''}`);
   try {
-    s = await SenderSession.open(m.sessionOptions(stagingBase + STAGING_BYTES));
+    s = await SenderSession.open(dest.sessionOptions(stagingBase + STAGING_BYTES));
     const link = new DestinationLink(s, 30);
     await link.request({ t: 'hello', kind: 'probe', version: PROTOCOL_VERSION });
     const rtts: number[] = [];
@@ -63,11 +64,11 @@ export async function probeLink(m: RealMigration): Promise<void> {
       cancelled();
       pending.fill(fill);
       const staging = new Staging(stagingBase);
-      await sendPages({ ram: scratch, pending, session: s, pool: m.pool, staging, chunkSize: m.chunkSize, skipZero });
+      await sendPages({ ram: scratch, pending, session: s, pool, staging, chunkSize: m.chunkSize, skipZero });
       await s.flush();
     }
     const pageBytes = Math.floor(bytes / 2 ** 20) * 2 ** 20;
-    if (pageBytes > 0 && m.o.rate === undefined) await probePages(m, s, pageBytes, stagingBase, cancelled);
+    if (pageBytes > 0 && m.o.rate === undefined) await probePages(m, s, pool, pageBytes, stagingBase, cancelled);
     if (pageBytes > 0) {
       // Zero-page detection, timed: the rounds' walk over zero memory (round 0 reads each zero page
       // whole and sends nothing for it). Local work only: a smaller scratch memory does.
@@ -75,7 +76,7 @@ export async function probeLink(m: RealMigration): Promise<void> {
       const zero = GuestRam.create(Math.min(pageBytes, ZERO_PROBE_BYTES), 1, 3);
       const all = new Uint32Array(zero.bitmap.length).fill(0xffffffff);
       const t0 = performance.now();
-      const z = await sendPages({ ram: zero, pending: all, session: s, pool: m.pool, staging: new Staging(stagingBase), chunkSize: m.chunkSize, skipZero: true });
+      const z = await sendPages({ ram: zero, pending: all, session: s, pool, staging: new Staging(stagingBase), chunkSize: m.chunkSize, skipZero: true });
       m.measured.zero_scan_bps = (z.zeroPages * PAGE_SIZE) / ((performance.now() - t0) / 1000);
     }
   } catch (e) {
@@ -94,14 +95,14 @@ export async function probeLink(m: RealMigration): Promise<void> {
  * take beyond their bytes at that rate is the cost of a run, including the destination applying the page
  * packets (into its probe ring, as it applies them to guest memory in a migration).
  */
-async function probePages(m: RealMigration, s: SenderSession, bytes: number, stagingBase: number, cancelled: () => void): Promise<void> {
+async function probePages(m: RealContext, s: SenderSession, pool: BufferPool, bytes: number, stagingBase: number, cancelled: () => void): Promise<void> {
   const ram = GuestRam.create(bytes, 0, 2);
   const staging = new Staging(stagingBase);
   const pass = async (fill: number) => {
     cancelled();
     const pending = new Uint32Array(ram.bitmap.length).fill(fill);
     const t = performance.now();
-    const c = await sendPages({ ram, pending, session: s, pool: m.pool, staging, chunkSize: m.chunkSize, skipZero: false });
+    const c = await sendPages({ ram, pending, session: s, pool, staging, chunkSize: m.chunkSize, skipZero: false });
     await s.flush();
     staging.barrierPassed();
     return { pages: c.pages, seconds: (performance.now() - t) / 1000 };

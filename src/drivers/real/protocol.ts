@@ -11,15 +11,21 @@
 //   hello {kind: migrate, id, vm, ram, disk, ...}  reply {prepSeconds}       (config blob attached)
 //   hello {kind: probe | admin}                     reply
 //   fault {kind: dest-storage-error | crash}        reply (none for crash)
+//   fault {kind: crash | link-down, on: resume}     reply: armed for when the resume request arrives
+//                                                   (crash: before acting on it; link-down: after
+//                                                   resuming the VM, before answering)
 //   handoff                                         reply | reply {ok: false, cause, message}
 //   resume                                          reply {at}                (its CLOCK_MONOTONIC, ns)
-//   done                                            reply
+//   owner {id}                                      reply {owner, at?, filesLeft}  (in doubt: which host
+//                                                   runs the VM; a VM not running here is fenced off
+//                                                   and deleted, and a later resume is refused)
+//   done {id}                                       reply
 //   verify {id, regions?}                           reply {ram, disk, state, ramRegions?, diskRegions?}
 //   abort {id} | status {id} | release {id}         reply {filesLeft}
 //                                                   error {cause, message}
 
 import { MigbenchError } from '../../errors.js';
-import type { Cause } from '../../migration/orchestrator.js';
+import type { Cause } from '../../migration/events.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -59,15 +65,42 @@ export interface Hello {
 export type Request =
   | Hello
   | { t: 'fault'; kind: 'dest-storage-error' | 'crash' }
+  | { t: 'fault'; kind: 'crash' | 'link-down'; on: 'resume' }
   | { t: 'handoff' }
   | { t: 'resume' }
-  | { t: 'done' }
+  | { t: 'owner'; id: string }
+  | { t: 'done'; id?: string }
   | { t: 'verify'; id: string; regions?: boolean }
   | { t: 'abort'; id: string }
   | { t: 'status'; id: string }
   | { t: 'release'; id: string };
 
-export type Reply = { t: 'reply'; re: number; ok: true; [k: string]: unknown } | { t: 'reply'; re: number; ok: false; cause?: Cause; message: string };
+export interface Hashes {
+  ram: string;
+  disk: string | null;
+  state: string;
+  ramRegions?: string[];
+  diskRegions?: string[];
+}
+
+/** What each request's reply carries (besides `t`, `re` and `ok`). */
+export interface Replies {
+  hello: { prepSeconds?: number };
+  fault: Record<string, never>;
+  handoff: Record<string, never>;
+  /** The destination's CLOCK_MONOTONIC at the resume, nanoseconds (as a decimal string). */
+  resume: { at: string };
+  owner: { owner: 'source' | 'destination'; at?: string; filesLeft: number };
+  done: Record<string, never>;
+  verify: Hashes;
+  abort: { filesLeft: number };
+  status: { filesLeft: number };
+  release: { filesLeft: number };
+}
+
+export type ReplyTo<R extends Request> = Replies[R['t']];
+
+export type Reply = ({ t: 'reply'; re: number; ok: true } & Partial<Replies[keyof Replies]>) | { t: 'reply'; re: number; ok: false; cause?: Cause; message: string };
 
 export type ToSource = Reply | { t: 'error'; cause: Cause; message: string };
 

@@ -3,11 +3,13 @@
 // transfer, has the striper redo the schedule with the failure. One activity runs at a time; when it
 // ends, its event goes to the run's `onDone`.
 
-import type { Event } from '../../migration/orchestrator.js';
+import type { Event } from '../../migration/events.js';
 import type { EventHandle, Simulator } from '../../sim/index.js';
 import { AllChannelsLostError } from '../../transport/striper.js';
-import { simulateSimTransfer, type ChannelFailure, type SimChannel } from '../../transport/sim-channels.js';
-import { CHANNEL_WINDOW, type SimLink } from './link.js';
+import { SIM_STRIPE_DEFAULTS, simulateSimTransfer, type ChannelFailure, type SimChannel } from '../../transport/sim-channels.js';
+
+/** Bytes a failed channel had in flight, to send again on the survivors: the striper's window. */
+export const CHANNEL_WINDOW = SIM_STRIPE_DEFAULTS.window;
 
 /**
  * A transfer in flight, progressed lazily. `rateAt` gives its rate when the migration stream has
@@ -48,7 +50,8 @@ export class ActivityClock {
 
   constructor(
     private readonly sim: Simulator,
-    private readonly link: SimLink,
+    /** Bytes/s of link left for the migration stream now. */
+    private readonly available: () => number,
     private readonly detectTime: number,
     private readonly onDone: (ev: Event) => void,
   ) {}
@@ -107,7 +110,7 @@ export class ActivityClock {
     const from = Math.max(t, tr.last);
     tr.done = Math.min(tr.bytes, tr.done + Math.max(0, t - tr.last) * tr.rate);
     tr.last = from;
-    tr.rate = tr.rateAt(this.link.available);
+    tr.rate = tr.rateAt(this.available());
     const lost = resend ? Math.min(CHANNEL_WINDOW, tr.done) : 0;
     const remaining = tr.bytes - tr.done + lost;
     // The lost window is sent again once the sender noticed the failure.

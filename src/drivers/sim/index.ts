@@ -10,23 +10,32 @@
 import { diskBytes } from '../../guest/files.js';
 import { simVerified, type MigrationResult } from '../../result.js';
 import type { Scenario } from '../../scenario.js';
+import { Simulator } from '../../sim/index.js';
 import { resultRecord } from '../record.js';
 import { runOnce, type ResolvedFault, type RunOutput } from './run.js';
 
+export { SimMigration, simClock, type ResolvedFault, type RunOutput } from './run.js';
+
 export function simulate(s: Scenario): MigrationResult {
+  return toResult(s, runOnce(s, resolveFaults(s), new Simulator()));
+}
+
+/** The time of each fault: a time as given; a phase fraction on the phase's interval in a fault-free run. */
+export function resolveFaults(s: Scenario): ResolvedFault[] {
   let resolved: ResolvedFault[] = s.faults.map((spec) => ({ spec, time: 'time' in spec.when ? spec.when.time : null }));
   if (s.faults.some((f) => 'phase' in f.when)) {
-    const plain = runOnce(s, []).summary;
+    const plain = runOnce(s, [], new Simulator()).summary;
     resolved = s.faults.map((spec) => {
       if ('time' in spec.when) return { spec, time: spec.when.time };
       const iv = plain.phases[spec.when.phase];
       return { spec, time: iv ? iv.start + spec.when.fraction * (iv.end - iv.start) : null };
     });
   }
-  return toResult(s, runOnce(s, resolved));
+  return resolved;
 }
 
-function toResult(s: Scenario, out: RunOutput): MigrationResult {
+/** The result record of a finished simulated migration. */
+export function toResult(s: Scenario, out: RunOutput): MigrationResult {
   const sum = out.summary;
   const mem = sum.memory;
   const memoryMode = s.mode !== 'storage';
@@ -47,7 +56,6 @@ function toResult(s: Scenario, out: RunOutput): MigrationResult {
     mirroredWrites: out.writes.mirroredWrites,
     mirroredBytes: out.writes.mirroredBytes,
     sourceFilesRemoved: sum.sourceFilesRemoved,
-    faultsApplied: out.faultsApplied,
     writesLost: out.writesLost,
     destinationFilesLeft: sum.destinationFilesLeft,
     violations,

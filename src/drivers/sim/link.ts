@@ -5,12 +5,10 @@
 import type { Nic } from '../../network/index.js';
 import { channelRates, type LinkModel, type TransferCost } from '../../transport/model.js';
 import type { StripedSpec } from './activity.js';
-import { SIM_STRIPE_DEFAULTS, simulateSimTransfer, type SimChannel } from '../../transport/sim-channels.js';
+import { simulateSimTransfer, type SimChannel } from '../../transport/sim-channels.js';
 
 /** A saturated stream keeps at least this share of a link against one other stream (TCP fairness). */
 export const FAIR_SHARE = 0.5;
-/** Bytes a failed channel had in flight, to send again on the survivors: the striper's window. */
-export const CHANNEL_WINDOW = SIM_STRIPE_DEFAULTS.window;
 
 export class SimLink {
   private readonly alive: boolean[];

@@ -1,20 +1,22 @@
-// One run of the virtual-time driver: the migration orchestrator's actions performed against a
-// page-level guest memory, a region-level disk image, a storage timing model and a link, on the event
-// kernel. Faults arrive as events at resolved times. Guest activity (memory dirtying, storage writes) is
-// applied lazily, up to each event, with the rates in force since the previous one.
+// One simulated migration: the core's actions carried out in virtual time against the simulated guest
+// (guest.ts), its storage (storage.ts), the link and the activity in progress on it (link.ts,
+// activity.ts) and the destination host (destination.ts). `SimMigration` is the simulator's
+// implementation of the effects interface (drivers/loop.ts); the loop and the core do the rest. Several
+// SimMigrations can share one Simulator (one clock); each has its own world and random streams.
 
 import { DiskImage, REGION_BYTES } from '../../guest/disk.js';
-import { GuestMemory, giveBack, sameImage, takeBytes } from '../../guest/memory.js';
-import { WorkloadModel } from '../../guest/workload.js';
-import { KIND_PHASES, type FaultSpec } from '../../migration/faults.js';
-import { MigrationCore, type Action, type Cause, type Event, type MigrationSummary } from '../../migration/orchestrator.js';
+import { MigrationCore, type MigrationSummary } from '../../migration/core.js';
+import type { Action, Cause, Event } from '../../migration/events.js';
+import type { FaultSpec } from '../../migration/faults.js';
 import { Rng } from '../../random/index.js';
 import type { Scenario } from '../../scenario.js';
-import { Simulator } from '../../sim/index.js';
+import type { Simulator } from '../../sim/index.js';
 import { getEndpoint } from '../../storage/endpoints.js';
 import { buildLink } from '../../transport/model.js';
-import { PAGE_SIZE } from '../../units/index.js';
+import { Runner, type Clock, type MigrationEffects, type Report } from '../loop.js';
 import { ActivityClock } from './activity.js';
+import { SimDestination } from './destination.js';
+import { SimGuest } from './guest.js';
 import { SimLink } from './link.js';
 import { StorageSim, type WriteCounts } from './storage.js';
 
@@ -32,289 +34,347 @@ export interface RunOutput {
   storageBytesCopied: number;
   /** Bytes the storage copy and the mirrored writes put on the network. */
   storageWireBytes: number;
-  faultsApplied: number;
 }
 
-export function runOnce(s: Scenario, faults: ResolvedFault[]): RunOutput {
-  const memoryMode = s.mode !== 'storage';
-  const copies = s.mode === 'shared-nothing' || s.mode === 'storage';
-  const pages = Math.ceil(s.memoryBytes / PAGE_SIZE);
+type A<T extends Action['type']> = Extract<Action, { type: T }>;
 
-  const mem = memoryMode ? new GuestMemory(pages, s.workload.zeroFraction, Rng.stream(s.seed, 'memory-layout')) : null;
-  const workloadRng = Rng.stream(s.seed, 'workload');
-  const workload = memoryMode ? new WorkloadModel(s.workload, pages, workloadRng) : null;
-  const dest = memoryMode ? takeBytes(pages).fill(0) : null;
-  // Shared-nothing sends the configuration in its setup phase; a storage-only move copies every file.
-  const copySpec = s.mode === 'shared-nothing' ? { ...s.vm, files: s.vm.files.filter((f) => f.kind !== 'config') } : s.vm;
-  const disk = copies ? new DiskImage(copySpec, s.workload.io, Rng.stream(s.seed, 'disk-layout')) : null;
-  const storage = new StorageSim(disk, s.workload.io, s.storage.source, copies ? s.storage.dest : null, Rng.stream(s.seed, 'storage-io'), s.storage.copyMinShare);
-  const link = new SimLink(buildLink(s.network, s.transport, { compression: s.compression, ...(s.zeroScanRate !== null ? { zeroScanRate: s.zeroScanRate } : {}), runCost: s.runCost }), s.network.nics);
-  // What a storage-only move to or from an SMB share gets: the host's SMB multichannel links.
-  const smbLinkRate = s.mode === 'storage' ? buildLink(s.network, 'smb').rate : 0;
-  const rtt = memoryMode ? link.rtt : 0;
-  const core = new MigrationCore({
-    mode: s.mode,
-    memory: memoryMode ? { memoryPages: pages, policy: s.policy, onNoConverge: s.onNoConverge, stateBytes: s.timing.stateBytes } : null,
-    storage: disk
-      ? {
-          regions: disk.regions,
-          segmentRegions: Math.max(1, Math.round(s.storage.segmentBytes / REGION_BYTES)),
-          boundaries: disk.boundaries,
-          destFiles: copySpec.files.length,
-          sourceFiles: s.vm.files.length,
-        }
-      : null,
-    configBytes: s.timing.configBytes,
-  });
-  const sim = new Simulator();
+/** The simulator as the loop's clock. */
+export function simClock(sim: Simulator): Clock {
+  return { now: () => sim.now, at: (t, fn) => sim.at(t, fn), cancel: (h) => sim.cancel(h as ReturnType<Simulator['at']>) };
+}
 
-  // Guest state.
-  let guestClock = 0;
-  let running = true;
-  let ioPaused = false;
-  let throttle = 0;
-  let ioScale = storage.baseScale;
-  let logging = false;
-  let pending = { pages: 0, zeroPages: 0, runs: 0 };
-  // Outcome data.
-  let memoryVerified: boolean | null = null;
-  let writesLost = 0;
-  let bytesCopied = 0;
-  let storageWire = 0;
-  let faultsApplied = 0;
-  // Fault state.
-  let destCrashed = false;
-  let destStorageBroken = false;
-  let failurePending = false;
+export class SimMigration implements MigrationEffects {
+  readonly core: MigrationCore;
+  private runner!: Runner;
+  /** The simulator's time when this migration started (its own time 0). */
+  private origin = 0;
+  private readonly guest: SimGuest;
+  private readonly storage: StorageSim;
+  private readonly disk: DiskImage | null;
+  private readonly link: SimLink;
+  private readonly activity: ActivityClock;
+  private readonly dest: SimDestination;
+  private readonly memoryMode: boolean;
+  private readonly copySpec: Scenario['vm'];
+  /** What a storage-only move to or from an SMB share gets: the host's SMB multichannel links. */
+  private readonly smbLinkRate: number;
+  private readonly rtt: number;
+  private memoryVerified: boolean | null = null;
+  private writesLost = 0;
+  private bytesCopied = 0;
+  private storageWire = 0;
+  private output: RunOutput | null = null;
+  private onFinished: (() => void) | null = null;
 
-  // Memory writes before dirty logging starts only decide which pages are non-zero and their versions
-  // when round 0 reads them; for a Poisson write process, one interval of their total length has the
-  // same distribution as many, so they are applied in one step at the first sync.
-  let unloggedGuestTime = 0;
-  const advanceGuest = (to: number): void => {
-    const dt = to - guestClock;
-    if (dt > 0 && running) {
-      if (mem && workload) {
-        if (logging) workload.advance(mem, dt, throttle, workloadRng);
-        else unloggedGuestTime += dt;
-      }
-      const m = core.mirror;
-      if (!ioPaused && m?.status === 'copying') storage.write(dt, ioScale, (r) => m.route(r));
-      else if (!ioPaused && m?.status === 'mirroring') storage.writeMirrored(dt, ioScale);
-    }
-    if (to > guestClock) guestClock = to;
-  };
+  constructor(
+    private readonly sim: Simulator,
+    private readonly s: Scenario,
+    private readonly faults: readonly ResolvedFault[] = [],
+  ) {
+    this.memoryMode = s.mode !== 'storage';
+    const copies = s.mode === 'shared-nothing' || s.mode === 'storage';
+    // Shared-nothing sends the configuration in its setup phase; a storage-only move copies every file.
+    this.copySpec = s.mode === 'shared-nothing' ? { ...s.vm, files: s.vm.files.filter((f) => f.kind !== 'config') } : s.vm;
+    this.disk = copies ? new DiskImage(this.copySpec, s.workload.io, Rng.stream(s.seed, 'disk-layout')) : null;
+    this.storage = new StorageSim(this.disk, s.workload.io, s.storage.source, copies ? s.storage.dest : null, Rng.stream(s.seed, 'storage-io'), s.storage.copyMinShare);
+    this.link = new SimLink(buildLink(s.network, s.transport, { compression: s.compression, ...(s.zeroScanRate !== null ? { zeroScanRate: s.zeroScanRate } : {}), runCost: s.runCost }), s.network.nics);
+    this.smbLinkRate = s.mode === 'storage' ? buildLink(s.network, 'smb').rate : 0;
+    this.rtt = this.memoryMode ? this.link.rtt : 0;
+    const t = s.timing;
+    this.core = new MigrationCore({
+      mode: s.mode,
+      memory: this.memoryMode ? { memoryPages: Math.ceil(s.memoryBytes / 4096), policy: s.policy, onNoConverge: s.onNoConverge, stateBytes: t.stateBytes } : null,
+      storage: this.disk
+        ? {
+            regions: this.disk.regions,
+            segmentRegions: Math.max(1, Math.round(s.storage.segmentBytes / REGION_BYTES)),
+            boundaries: this.disk.boundaries,
+            destFiles: this.copySpec.files.length,
+            sourceFiles: s.vm.files.length,
+          }
+        : null,
+      configBytes: t.configBytes,
+      timing: { detectTime: t.detectTime, replyTime: this.rtt, transferTimeout: t.transferTimeout, stallTime: t.stallTime, resolveTimeout: t.transferTimeout + t.destRestartTime },
+    });
+    this.guest = new SimGuest(s, this.storage, this.core.mirror);
+    this.dest = new SimDestination({ rtt: this.rtt, resumeTime: t.resumeTime, restartTime: t.destRestartTime });
+    this.activity = new ActivityClock(sim, () => this.link.available, t.detectTime, (ev) => this.reportNow(ev));
+  }
 
-  /** Other traffic on the migration's links while the VM runs, and the guest's IO speed it allows. */
-  const setBackground = (): void => {
-    link.background = 0;
-    ioScale = storage.baseScale;
-    if (!running) return;
-    if (s.mode === 'shared-nothing' && core.mirror?.status === 'mirroring') {
-      ioScale = storage.mirroredScale(link.rate);
-      link.background = storage.writeRate(ioScale);
-    } else if (s.mode === 'smb-share' && s.storage.converged) {
-      ioScale = storage.convergedScale(link.rate);
-      link.background = storage.ioRate(ioScale);
-    }
-  };
+  /** Start the migration now (its time 0 is the simulator's now); `done` runs when it finished. */
+  start(done?: () => void): void {
+    this.onFinished = done ?? null;
+    this.origin = this.sim.now;
+    this.runner = new Runner(this.core, this, simClock(this.sim), this.origin);
+    // Faults strike after any completion due at the same instant (priority 1).
+    for (const f of this.faults) if (f.time !== null) this.sim.at(this.origin + f.time, () => this.runner.deliver({ type: 'fault', now: this.now(), kind: f.spec.kind }), 1);
+    this.runner.start();
+  }
 
-  const activity = new ActivityClock(sim, link, s.timing.detectTime, (ev) => deliver(ev));
+  /** The run's outcome (after it finished). */
+  result(): RunOutput {
+    if (!this.output) throw new Error('the simulated migration has not finished');
+    return this.output;
+  }
 
-  const deliver = (ev: Event): void => {
-    advanceGuest(ev.now);
+  /** This migration's own time (seconds since it started). */
+  private now(): number {
+    return this.sim.now - this.origin;
+  }
+
+  // -- reporting ------------------------------------------------------------------------------------------
+
+  /** Every report reaches the core after the guest's activity up to its time. */
+  private report(r: Report, ev: Event): void {
+    this.guest.advance(ev.now);
     switch (ev.type) {
       case 'segment-copied':
-        storage.releaseHeld();
+        this.storage.releaseHeld();
         break;
       case 'resumed':
-        if (disk) writesLost = disk.missingOnDestination();
+        if (this.disk) this.writesLost = this.disk.missingOnDestination();
         break;
       case 'handed-off':
-        if (s.mode === 'storage' && disk) writesLost = disk.missingOnDestination();
+        if (this.s.mode === 'storage' && this.disk) this.writesLost = this.disk.missingOnDestination();
         break;
       case 'resumed-source':
-        running = true;
-        ioPaused = false;
+        this.guest.running = true;
+        this.guest.ioPaused = false;
         break;
     }
-    const action = core.handle(ev);
-    if (core.mirror?.status === 'stopped') storage.dropHeld();
-    perform(action);
-  };
+    r(ev);
+  }
 
-  const failAfter = (delay: number, cause: Cause): void => {
-    failurePending = true;
-    activity.cancel();
-    sim.after(delay, () => {
-      failurePending = false;
-      deliver({ type: 'failure', now: sim.now, cause });
-    });
-  };
+  /** The activity in progress ended: report its event to the step that started it. */
+  private stepReport: Report = () => undefined;
+  private reportNow(ev: Event): void {
+    this.report(this.stepReport, ev);
+  }
 
-  const perform = (a: Action): void => {
-    const now = sim.now;
-    switch (a.type) {
-      case 'setup': {
-        setBackground();
-        const c = link.cost(0, 0, a.configBytes);
-        activity.start((memoryMode ? c.seconds : 0) + s.timing.setupTime, (t) => ({ type: 'setup-done', now: t }));
-        return;
-      }
-      case 'copy-segment': {
-        const d = disk!;
-        const bytes = d.bytesIn(a.start, a.end);
-        d.copy(a.start, a.end); // the segment is read now; writes into it wait until it lands
-        const file = d.fileAt(a.start);
-        const target = file.destination ? getEndpoint(file.destination) : s.storage.dest;
-        // Shared-nothing copies to the other host; a storage move to or from an SMB file share reaches
-        // the file server over the host's SMB multichannel links. Otherwise the copy stays in the host.
-        const overLink = s.mode === 'shared-nothing' || target.kind === 'smb' || s.storage.source.kind === 'smb';
-        const linkRate = s.mode === 'shared-nothing' ? link.available : smbLinkRate;
-        const t = storage.segment(bytes, a.start, overLink ? linkRate : null, target);
-        ioScale = t.scale;
-        // Only a shared-nothing copy rides the migration link; a failure there re-times the segment
-        // (the disks may still be the bound) and the guest IO it leaves room for.
-        const rateAt = (available: number): number => {
-          if (s.mode !== 'shared-nothing') return bytes / t.seconds;
-          const r = storage.segment(bytes, a.start, available, target);
-          advanceGuest(sim.now); // the guest IO so far at the old speed, from now on at the new one
-          ioScale = r.scale;
-          return bytes / r.seconds;
-        };
-        activity.start(
-          t.seconds,
-          (tt) => {
-            bytesCopied += bytes;
-            if (overLink) storageWire += bytes;
-            return { type: 'segment-copied', now: tt };
-          },
-          { bytes, rateAt },
-        );
-        return;
-      }
-      case 'sync': {
-        if (!logging) {
-          workload!.advance(mem!, unloggedGuestTime, 0, workloadRng);
-          mem!.startLogging();
-          logging = true;
-        }
-        pending = mem!.sync(s.runCost > 0); // runs cost only with --run-cost
-        const c = pending;
-        activity.start(0, (t) => ({ type: 'synced', now: t, pages: c.pages, zeroPages: c.zeroPages }));
-        return;
-      }
-      case 'send':
-      case 'send-final': {
-        if (a.type === 'send') throttle = a.throttle;
-        setBackground();
-        const sent = pending;
-        const c = link.cost(sent.pages - sent.zeroPages, sent.zeroPages, a.type === 'send-final' ? a.stateBytes : 0, sent.runs);
-        const availableAtStart = link.available;
-        // Pages are read when the round starts: a write during the round makes the destination's copy
-        // stale, and only the next round's resend can repair it (the strictest ordering).
-        mem!.sendSnapshot(dest!);
-        activity.start(
-          c.seconds,
-          (t) => ({ type: 'sent', now: t, pages: sent.pages, zeroPages: sent.zeroPages, wireBytes: c.wireBytes }),
-          // The link's part stretches as the link thins; the source's page work (the floor) does not.
-          { bytes: c.wireBytes, rateAt: (available) => c.wireBytes / Math.max((c.wireSeconds * availableAtStart) / available, c.floor) },
-          link.striped ? link.stripedSpec(c.wireBytes, c.floor) : undefined,
-        );
-        return;
-      }
-      case 'pause':
-        running = false;
-        activity.start(0, (t) => ({ type: 'paused', now: t }));
-        return;
-      case 'handoff':
-        if (s.mode === 'storage') ioPaused = true; // the VM's IO pauses while it switches to the new files
-        if (destStorageBroken) {
-          failAfter(rtt, 'dest_storage_error'); // the destination cannot open the VM's files
-          return;
-        }
-        activity.start(rtt + s.timing.handoffTime, (t) => ({ type: 'handed-off', now: t }));
-        return;
-      case 'resume':
-        memoryVerified = sameImage(mem!.version, dest!);
-        activity.start(rtt + s.timing.resumeTime, (t) => ({ type: 'resumed', now: t }));
-        return;
-      case 'cleanup':
-        ioPaused = false;
-        activity.start(rtt + s.timing.cleanupTime + (s.mode === 'cluster' ? s.timing.clusterUpdateTime : 0), (t) => ({ type: 'cleaned-up', now: t }));
-        return;
-      case 'resume-source':
-        activity.start(s.timing.resumeTime, (t) => ({ type: 'resumed-source', now: t }));
-        return;
-      case 'clean-destination': {
-        ioPaused = false;
-        // Reachable: ask the destination to delete its VM and files. Unreachable: it notices the dead
-        // migration itself and cleans up. Crashed: it cleans up when it comes back.
-        const wait = destCrashed ? s.timing.destRestartTime : link.down && memoryMode ? s.timing.transferTimeout : rtt;
-        activity.start(wait + s.timing.cleanupTime, (t) => ({ type: 'destination-cleaned', now: t }));
-        return;
-      }
-      case 'continue':
-        return;
-      case 'done':
-        void now;
-        return;
+  /** Start an activity for the step whose report is `r`. */
+  private activityFor(r: Report, seconds: number, make: (now: number) => Event, transfer?: Parameters<ActivityClock['start']>[2], striped?: Parameters<ActivityClock['start']>[3]): void {
+    this.stepReport = r;
+    this.activity.start(seconds, (t) => make(t - this.origin), transfer, striped);
+  }
+
+  /** A reply or an answer that reaches the source at `at` (this migration's time). */
+  private replyAt(r: Report, at: number, ev: (now: number) => Event): void {
+    this.activity.cancel();
+    this.stepReport = r;
+    this.sim.at(this.origin + at, () => this.report(r, ev(this.now())));
+  }
+
+  /** Other traffic on the migration's links while the VM runs, and the guest's IO speed it allows. */
+  private setBackground(): void {
+    const { link, storage, guest, s } = this;
+    link.background = 0;
+    guest.ioScale = storage.baseScale;
+    if (!guest.running) return;
+    if (s.mode === 'shared-nothing' && this.core.mirror?.status === 'mirroring') {
+      guest.ioScale = storage.mirroredScale(link.rate);
+      link.background = storage.writeRate(guest.ioScale);
+    } else if (s.mode === 'smb-share' && s.storage.converged) {
+      guest.ioScale = storage.convergedScale(link.rate);
+      link.background = storage.ioRate(guest.ioScale);
     }
-  };
+  }
 
-  const onFault = (f: FaultSpec): void => {
-    const phase = core.currentPhase;
-    if (phase === 'done' || phase === 'rollback' || failurePending) return; // nothing left to break
-    if (!KIND_PHASES[f.kind].includes(phase)) return; // e.g. a timed auth-failure after the hosts connected
-    faultsApplied++;
-    switch (f.kind) {
+  // -- step actions -----------------------------------------------------------------------------------------
+
+  setup(a: A<'setup'>, r: Report): void {
+    this.setBackground();
+    const c = this.link.cost(0, 0, a.configBytes);
+    this.activityFor(r, (this.memoryMode ? c.seconds : 0) + this.s.timing.setupTime, (t) => ({ type: 'setup-done', now: t }));
+  }
+
+  copySegment(a: A<'copy-segment'>, r: Report): void {
+    const { s, storage } = this;
+    const d = this.disk!;
+    const bytes = d.bytesIn(a.start, a.end);
+    d.copy(a.start, a.end); // the segment is read now; writes into it wait until it lands
+    const file = d.fileAt(a.start);
+    const target = file.destination ? getEndpoint(file.destination) : s.storage.dest;
+    // Shared-nothing copies to the other host; a storage move to or from an SMB file share reaches
+    // the file server over the host's SMB multichannel links. Otherwise the copy stays in the host.
+    const overLink = s.mode === 'shared-nothing' || target.kind === 'smb' || s.storage.source.kind === 'smb';
+    const linkRate = s.mode === 'shared-nothing' ? this.link.available : this.smbLinkRate;
+    const t = storage.segment(bytes, a.start, overLink ? linkRate : null, target);
+    this.guest.ioScale = t.scale;
+    // Only a shared-nothing copy rides the migration link; a failure there re-times the segment
+    // (the disks may still be the bound) and the guest IO it leaves room for.
+    const rateAt = (available: number): number => {
+      if (s.mode !== 'shared-nothing') return bytes / t.seconds;
+      const rt = storage.segment(bytes, a.start, available, target);
+      this.guest.advance(this.now()); // the guest IO so far at the old speed, from now on at the new one
+      this.guest.ioScale = rt.scale;
+      return bytes / rt.seconds;
+    };
+    this.activityFor(
+      r,
+      t.seconds,
+      (tt) => {
+        this.bytesCopied += bytes;
+        if (overLink) this.storageWire += bytes;
+        return { type: 'segment-copied', now: tt };
+      },
+      { bytes, rateAt },
+    );
+  }
+
+  sync(_a: A<'sync'>, r: Report): void {
+    const c = this.guest.sync(this.s.runCost > 0); // runs cost only with --run-cost
+    this.activityFor(r, 0, (t) => ({ type: 'synced', now: t, pages: c.pages, zeroPages: c.zeroPages }));
+  }
+
+  send(a: A<'send'>, r: Report): void {
+    this.guest.throttle = a.throttle;
+    this.sendPending(r, 0);
+  }
+
+  sendFinal(a: A<'send-final'>, r: Report): void {
+    this.sendPending(r, a.stateBytes);
+  }
+
+  private sendPending(r: Report, stateBytes: number): void {
+    this.setBackground();
+    const link = this.link;
+    const sent = this.guest.pending;
+    const c = link.cost(sent.pages - sent.zeroPages, sent.zeroPages, stateBytes, sent.runs);
+    const availableAtStart = link.available;
+    this.guest.sendPending();
+    this.activityFor(
+      r,
+      c.seconds,
+      (t) => ({ type: 'sent', now: t, pages: sent.pages, zeroPages: sent.zeroPages, wireBytes: c.wireBytes }),
+      // The link's part stretches as the link thins; the source's page work (the floor) does not.
+      { bytes: c.wireBytes, rateAt: (available) => c.wireBytes / Math.max((c.wireSeconds * availableAtStart) / available, c.floor) },
+      link.striped ? link.stripedSpec(c.wireBytes, c.floor) : undefined,
+    );
+  }
+
+  pause(_a: A<'pause'>, r: Report): void {
+    this.guest.running = false;
+    this.activityFor(r, 0, (t) => ({ type: 'paused', now: t }));
+  }
+
+  handoff(_a: A<'handoff'>, r: Report): void {
+    if (this.s.mode === 'storage') this.guest.ioPaused = true; // the VM's IO pauses while it switches to the new files
+    if (this.dest.storageBroken) {
+      // The destination cannot open the VM's files: it refuses the handoff.
+      this.replyAt(r, this.now() + this.rtt, (now) => ({ type: 'failure', now, cause: 'dest_storage_error' }));
+      return;
+    }
+    this.activityFor(r, this.rtt + this.s.timing.handoffTime, (t) => ({ type: 'handed-off', now: t }));
+  }
+
+  resume(_a: A<'resume'>, r: Report): void {
+    this.memoryVerified = this.guest.verified();
+    this.dest.resumeSent(this.now());
+    this.activityFor(r, this.rtt + this.s.timing.resumeTime, (t) => ({ type: 'resumed', now: t }));
+  }
+
+  queryOwner(_a: A<'query-owner'>, r: Report): void {
+    // Over the hosts' management path (the migration's links may be down): the destination's word.
+    const ans = this.dest.askOwner(this.now());
+    this.replyAt(r, ans.at, (now) => ({ type: 'owner', now, owner: ans.owner, resumedAt: ans.resumedAt }));
+  }
+
+  cleanup(_a: A<'cleanup'>, r: Report): void {
+    this.guest.ioPaused = false;
+    const t = this.s.timing;
+    this.activityFor(r, this.rtt + t.cleanupTime + (this.s.mode === 'cluster' ? t.clusterUpdateTime : 0), (tt) => ({ type: 'cleaned-up', now: tt }));
+  }
+
+  resumeSource(_a: A<'resume-source'>, r: Report): void {
+    this.storage.dropHeld(); // writes held for the abandoned segment complete on the source only
+    this.activityFor(r, this.s.timing.resumeTime, (t) => ({ type: 'resumed-source', now: t }));
+  }
+
+  cleanDestination(_a: A<'clean-destination'>, r: Report): void {
+    this.storage.dropHeld();
+    this.guest.ioPaused = false;
+    const t = this.s.timing;
+    // Reachable: ask the destination to delete its VM and files (it acts once back from a crash or a
+    // stall). Unreachable: it notices the dead migration itself after the transfer timeout and cleans up.
+    const now = this.now();
+    const half = this.rtt / 2;
+    const done = this.link.down && this.memoryMode && !this.dest.crashed ? now + t.transferTimeout : this.dest.availableAt(now + half) + half;
+    this.activityFor(r, done - now + t.cleanupTime, (tt) => ({ type: 'destination-cleaned', now: tt }));
+  }
+
+  // -- side actions -----------------------------------------------------------------------------------------
+
+  impair(a: A<'impair'>, r: Report): void {
+    const { link, activity } = this;
+    const now = this.now();
+    let lost = false;
+    switch (a.kind) {
       case 'link-down':
         link.fail();
-        failAfter(s.timing.detectTime, 'link_down');
-        return;
+        this.dest.linkLost(now);
+        lost = true;
+        break;
       case 'nic-down': {
         const { died, moved } = link.failNic();
-        if (link.down) failAfter(s.timing.detectTime, 'all_channels_lost');
-        else if (died.length > 0 && activity.striped) {
-          if (!activity.restripe(died)) failAfter(s.timing.detectTime, 'all_channels_lost');
-        } else if (died.length > 0) activity.degrade(true);
+        if (link.down) lost = true;
+        else if (died.length > 0 && activity.striped) lost = !activity.restripe(died);
+        else if (died.length > 0) activity.degrade(true);
         else if (moved.length > 0) activity.degrade(false); // a team moved the flows: nothing to resend
-        return;
+        break;
       }
       case 'channel-down': {
         const id = link.nextToFail;
-        if (link.failChannel() === 'lost') failAfter(s.timing.detectTime, 'all_channels_lost');
-        else if (activity.striped && id !== undefined) {
-          if (!activity.restripe([id])) failAfter(s.timing.detectTime, 'all_channels_lost');
-        } else activity.degrade(true);
-        return;
+        if (link.failChannel() === 'lost') lost = true;
+        else if (activity.striped && id !== undefined) lost = !activity.restripe([id]);
+        else activity.degrade(true);
+        break;
       }
       case 'dest-crash':
-        destCrashed = true;
-        failAfter(s.timing.detectTime, 'dest_crash');
-        return;
+        this.dest.crash(now);
+        break;
       case 'dest-storage-error':
-        destStorageBroken = true;
-        // On shared storage the destination touches the VM's files only at the handoff.
-        if ((s.mode === 'cluster' || s.mode === 'smb-share') && (phase === 'precopy' || phase === 'blackout')) return;
-        failAfter(rtt, 'dest_storage_error');
-        return;
+        this.dest.storageBroken = true;
+        break;
       case 'auth-failure':
-        failAfter(rtt, 'auth_failure');
-        return;
+        break;
       case 'stall':
-        if (s.timing.stallTime >= s.timing.transferTimeout) failAfter(s.timing.transferTimeout, 'stall_timeout');
-        else activity.delay(s.timing.stallTime);
-        return;
+        this.dest.stall(now, this.s.timing.stallTime);
+        if (!a.cuts) activity.delay(this.s.timing.stallTime);
+        break;
     }
-  };
+    if (lost) this.dest.linkLost(now);
+    // The step in progress cannot complete: it stops now (the source notices later).
+    if (a.cuts || lost) activity.cancel();
+    r({ type: 'impaired', now, kind: a.kind, lost });
+  }
 
-  for (const f of faults) if (f.time !== null) sim.at(f.time, () => onFault(f.spec), 1);
-  perform(core.start(0));
-  sim.run();
-  const summary = core.summary();
-  mem?.release();
-  if (dest) giveBack(dest);
-  const mirrorOverLink = s.mode === 'shared-nothing' || (s.mode === 'storage' && storageWire > 0);
-  return { summary, memoryVerified, writesLost, writes: storage.counts, storageBytesCopied: bytesCopied, storageWireBytes: storageWire + (mirrorOverLink ? storage.counts.mirroredBytes : 0), faultsApplied };
+  unstall(): void {
+    // The destination model knows when the stall ends; the activity was re-timed when it struck.
+  }
+
+  finished(): void {
+    const s = this.s;
+    const summary = this.core.summary();
+    this.guest.release();
+    const mirrorOverLink = s.mode === 'shared-nothing' || (s.mode === 'storage' && this.storageWire > 0);
+    this.output = {
+      summary,
+      memoryVerified: this.memoryVerified,
+      writesLost: this.writesLost,
+      writes: this.storage.counts,
+      storageBytesCopied: this.bytesCopied,
+      storageWireBytes: this.storageWire + (mirrorOverLink ? this.storage.counts.mirroredBytes : 0),
+    };
+    this.onFinished?.();
+  }
 }
+
+/** Run one migration alone on a fresh simulator. */
+export function runOnce(s: Scenario, faults: readonly ResolvedFault[], sim: Simulator): RunOutput {
+  const m = new SimMigration(sim, s, faults);
+  m.start();
+  sim.run();
+  return m.result();
+}
+
+export type { Cause };

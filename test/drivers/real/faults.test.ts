@@ -2,33 +2,12 @@
 // a replay of its own writes (checked here, independently of the driver's own check), and no file of
 // the migration left on the destination.
 import { describe, expect, it } from 'vitest';
-import { expectedDiskSha256, fileSha256 } from '../../../src/guest/real/disk.js';
-import { resolveScenario, type ScenarioInput } from '../../../src/scenario.js';
-import { realRun, type TestRun } from './helpers.js';
+import type { ScenarioInput } from '../../../src/scenario.js';
+import { expectSourceIntact, realRun } from './helpers.js';
 
 const MiB = 2 ** 20;
 const MEMORY: ScenarioInput = { memory: '96MiB', workload: 'oltp' };
 const STORAGE: ScenarioInput = { mode: 'shared-nothing', memory: '64MiB', disk: '64MiB', workload: 'oltp', writeIops: '1500', storageSegment: '4MiB' };
-
-/** The guest still runs on the source, and its memory (and disk) hold exactly its own writes. */
-async function expectSourceIntact(r: TestRun, input: ScenarioInput): Promise<void> {
-  const src = r.source!;
-  const before = src.guest.writes;
-  await new Promise((res) => setTimeout(res, 150));
-  expect(src.guest.writes).toBeGreaterThan(before); // running
-  await src.guest.pause();
-  const mem = src.guest.checkIntact();
-  expect(mem.ok).toBe(true);
-  if (src.disk) {
-    await src.disk.pause();
-    const s = resolveScenario(input);
-    const spec = { bytes: s.vm.files[1]!.size, allocated: 1, seed: s.seed, io: s.workload.io };
-    expect(fileSha256(src.diskPath!).sha256).toBe(expectedDiskSha256(spec, src.disk.counts.writes));
-  }
-  expect(r.destFiles()).toEqual([]);
-  expect(r.result).toMatchObject({ outcome: 'rolled_back', vm_running_on: 'source', verified: null, memory_verified: null, invariants_ok: true, destination_files_left: 0, source_files_removed: 0, faults_applied: 1 });
-  expect(r.measured.source_intact.memory).toBe(true);
-}
 
 describe('real faults: the guest keeps running on the source, intact, and the destination keeps nothing', () => {
   it.each([

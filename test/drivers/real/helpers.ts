@@ -1,11 +1,12 @@
 // Real-engine tests: loopback only, small guests, temporary directories and source handles released
 // after each test (also when it fails).
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { migrateReal } from '../../../src/drivers/real/driver.js';
 import type { RealOptions, RealRun } from '../../../src/drivers/real/options.js';
+import { expectedDiskSha256, fileSha256 } from '../../../src/guest/real/disk.js';
 import { resolveScenario, type ScenarioInput } from '../../../src/scenario.js';
 
 const dirs: string[] = [];
@@ -34,4 +35,35 @@ export async function realRun(input: ScenarioInput, o: Partial<RealOptions> = {}
   const run = await migrateReal({ scenario: resolveScenario(input), channels: 2, probeBytes: 0, destDir, keepSource: true, ...o });
   runs.push(run);
   return { ...run, destDir, destFiles: () => readdirSync(destDir) };
+}
+
+/** The guest still runs on the source, and its memory (and disk) hold exactly its own writes. */
+export async function expectSourceIntact(r: TestRun, input: ScenarioInput): Promise<void> {
+  const src = r.source!;
+  const before = src.guest.writes;
+  await new Promise((res) => setTimeout(res, 150));
+  expect(src.guest.writes).toBeGreaterThan(before); // running
+  await src.guest.pause();
+  const mem = src.guest.checkIntact();
+  expect(mem.ok).toBe(true);
+  if (src.disk) {
+    await src.disk.pause();
+    const s = resolveScenario(input);
+    const spec = { bytes: s.vm.files[1]!.size, allocated: 1, seed: s.seed, io: s.workload.io };
+    expect(fileSha256(src.diskPath!).sha256).toBe(expectedDiskSha256(spec, src.disk.counts.writes));
+  }
+  expect(r.destFiles()).toEqual([]);
+  expect(r.result).toMatchObject({ outcome: 'rolled_back', vm_running_on: 'source', verified: null, memory_verified: null, invariants_ok: true, destination_files_left: 0, source_files_removed: 0, faults_applied: 1 });
+  expect(r.measured.source_intact.memory).toBe(true);
+}
+
+
+/** The VM runs on the destination, and the destination's memory (and disk) equal the source's at the pause. */
+export function expectMovedIntact(r: TestRun): void {
+  expect(r.result).toMatchObject({ outcome: 'completed', vm_running_on: 'destination', verified: true, memory_verified: true, invariants_ok: true });
+  const src = r.source!;
+  // The source guest stopped at the pause: its memory now is the memory at the pause, hashed here anew.
+  expect(src.guest.ram.sha256()).toBe(r.measured.hashes.dest_ram);
+  const destDisk = r.destFiles().find((f) => f.endsWith('-disk0.img'));
+  if (src.diskPath !== null || destDisk !== undefined) expect(fileSha256(join(r.destDir, destDisk!)).sha256).toBe(r.measured.hashes.source_disk);
 }
