@@ -1,110 +1,34 @@
-// The migration core, sans-I/O: the phases of each mode, faults and when they apply, the core's own
-// deadlines, the point of no return, the in-doubt window and rollback ("always have a way back"), and the
-// invariants. It runs the memory pre-copy (precopy.ts) and the storage mirror (storage.ts) as parts of one
-// migration. It never reads a clock or touches the world: it takes events (events.ts) and hands out actions
-// (`poll`), and says when it next needs waking (`pollTimeout`, then `handleTimeout`), as quinn-proto does.
+// The migration core, sans-I/O: each mode's phases, faults and when they apply, the core's deadlines, the
+// point of no return, the in-doubt window, rollback and the invariants; the memory pre-copy (precopy.ts)
+// and the storage mirror (storage.ts) are its parts. It takes events and hands out actions (events.ts:
+// `handle`, `poll`) and says when it next needs waking (`pollTimeout`, `handleTimeout`), as quinn-proto.
 //
-//   cluster        config -> precopy -> blackout -> handoff (storage ownership) -> resume | cleanup
-//   smb-share      config -> precopy -> blackout -> handoff (file handles)      -> resume | cleanup
-//   shared-nothing config -> storage-copy (mirror) -> precopy -> blackout -> handoff -> resume | cleanup
-//   storage        config -> storage-copy (mirror) -> handoff (switch IO to the new files)  | cleanup
+//   cluster, smb-share  config -> precopy -> blackout -> handoff -> resume | cleanup
+//   shared-nothing      config -> storage-copy (mirror) -> precopy -> blackout -> handoff -> resume | cleanup
+//   storage             config -> storage-copy (mirror) -> handoff (IO to the new files)  | cleanup
 //
-// `|` marks the point of no return: the VM running on the destination (storage mode: the VM's IO on the
-// new files). A failure before the resume request leaves rolls back: the VM keeps running, or resumes, on
-// the source with its own files, and the destination's VM and files are deleted. A failure while the
-// resume request is out (sent, its answer not yet heard) leaves the migration *in doubt*: the destination
-// may already run the VM, so the source never resumes it on its own; it asks the destination which host
-// runs the VM (`query-owner`, bounded by `resolveTimeout`), and the destination's word decides: it runs
-// there (the move stands), or the destination has fenced it off and deleted it (roll back). libvirt's
-// migration protocol keeps the source paused for the same reason until the destination's Finish answers.
-// A failure after the point of no return lets the migration stand and leaves the source's clean-up to do.
+// `|`: the point of no return. A failure before the resume request leaves rolls back (the VM runs on, or
+// resumes on, the source; the destination's VM and files are deleted). A failure with the request out
+// leaves the migration *in doubt*: the source never resumes a VM the destination may run; it asks
+// (`query-owner`, bounded by `resolveTimeout`) and the destination's word decides, as libvirt keeps a
+// source paused until the destination's Finish answers. After the point of no return the move stands.
 
 import { StateError } from '../errors.js';
-import type { Host, Mode, Outcome } from '../result.js';
+import type { Outcome } from '../result.js';
+import type { CancelDecision, InDoubt, MigrationConfig, MigrationSummary } from './config.js';
 import type { Action, Cause, Event, Owner, StepEvent } from './events.js';
-import { faultApplies, storageFailureDeferred, type FaultKind, type Phase } from './faults.js';
-import { PrecopyCore, type MemoryAction, type PrecopyConfig, type PrecopySummary } from './precopy.js';
+import { faultApplies, type FaultKind, type Phase } from './faults.js';
+import { PrecopyCore, type MemoryAction } from './precopy.js';
+import { Hosts } from './hosts.js';
+import { faultReaction, type FaultReaction } from './reactions.js';
 import { StorageMirror } from './storage.js';
+import { Timeline } from './timeline.js';
 
 export type { Action, Cause, Event, Owner } from './events.js';
+export type { CancelDecision, CoreTiming, InDoubt, MigrationConfig, MigrationSummary } from './config.js';
 
-/** The core's deadlines (seconds). */
-export interface CoreTiming {
-  /**
-   * From a fault that cuts the hosts apart (the link, the last channel, the destination process) to the
-   * source noticing it; null when the driver reports each failure as it observes it (the real engine).
-   */
-  detectTime: number | null;
-  /** A refusal (a wrong key, a failed storage write) reaches the source this long after the fault (with detectTime). */
-  replyTime: number;
-  /** A transfer that makes no progress for this long fails (`stall_timeout`). */
-  transferTimeout: number;
-  /** How long an injected stall stops the destination. */
-  stallTime: number;
-  /** In doubt: how long the source asks the destination which host runs the VM before giving up. */
-  resolveTimeout: number;
-}
-
-export interface MigrationConfig {
-  mode: Mode;
-  /** The memory pre-copy; null for a storage-only move. */
-  memory: PrecopyConfig | null;
-  /**
-   * The storage copy; null when the files stay where they are. `destFiles` are created on the
-   * destination when the copy starts; `sourceFiles` are the source's files removed after the move.
-   */
-  storage: { regions: number; segmentRegions: number; boundaries: number[]; destFiles: number; sourceFiles: number } | null;
-  configBytes: number;
-  timing: CoreTiming;
-}
-
-type SourceVm = 'running' | 'paused' | 'stopped' | 'removed';
-type DestVm = 'absent' | 'shell' | 'running';
 type Step = 'idle' | 'setup' | 'copy' | 'memory' | 'handoff' | 'resume' | 'in-doubt' | 'cleanup' | 'resume-source' | 'clean-destination' | 'done';
 type Timer = { at: number; kind: 'notice'; cause: Cause } | { at: number; kind: 'stall-end' } | { at: number; kind: 'resolve' };
-
-/** Whether an operator's cancel is honoured now: yes up to the blackout; too late from the handoff on. */
-export type CancelDecision = 'accepted' | 'too-late' | 'ending';
-
-export interface InDoubt {
-  /** When the source noticed the failure with its resume request out. */
-  since: number;
-  cause: Cause;
-  /** When the destination's word came (null: it never did within resolveTimeout). */
-  resolvedAt: number | null;
-  owner: Owner;
-}
-
-export interface MigrationSummary {
-  outcome: Outcome;
-  rollbackReason: Cause | null;
-  vmRunningOn: Host;
-  /** Phase intervals as they happened (a phase cut short by a fault ends at the fault). */
-  phases: Partial<Record<Phase, { start: number; end: number }>>;
-  memory: PrecopySummary | null;
-  storageRegionsCopied: number;
-  storageCopyStart: number | null;
-  storageCopyEnd: number | null;
-  pausedAt: number | null;
-  /** Running again: on the destination (completed) or on the source (rolled back after the pause). */
-  runningAgainAt: number | null;
-  handoffStart: number | null;
-  handoffEnd: number | null;
-  finishedAt: number;
-  sourceFilesRemoved: number;
-  destinationFilesLeft: number;
-  cleanupPending: boolean;
-  /** The resume's answer was lost: how the in-doubt window was resolved (null when it never opened). */
-  inDoubt: InDoubt | null;
-  /** Injected faults that struck a phase they can hit. */
-  faultsApplied: number;
-  /** Invariants the core saw broken (empty when all held). */
-  violations: string[];
-  /** Failures reported after the run had settled (during a rollback, in doubt, or after it finished). */
-  ignoredFailures: Cause[];
-}
-
-const CUTTING: readonly FaultKind[] = ['link-down', 'dest-crash', 'auth-failure'];
 
 export class MigrationCore {
   private readonly memory: PrecopyCore | null;
@@ -113,26 +37,15 @@ export class MigrationCore {
   private step: Step = 'idle';
   private readonly actions: Action[] = [];
   private timers: Timer[] = [];
-  private readonly phases: Partial<Record<Phase, { start: number; end: number }>> = {};
-  private sourceVm: SourceVm = 'running';
-  private destVm: DestVm = 'absent';
-  private destFiles = 0;
-  private sourceFilesRemoved = 0;
+  private readonly time = new Timeline();
+  private readonly hosts = new Hosts();
   private cleanupPending = false;
   private outcome: Outcome | null = null;
   private cause: Cause | null = null;
-  private pausedAt: number | null = null;
-  private runningAgainAt: number | null = null;
-  private handoffStart: number | null = null;
-  private handoffEnd: number | null = null;
-  private copyStart: number | null = null;
-  private copyEnd: number | null = null;
-  private finishedAt = 0;
   private inDoubt: InDoubt | null = null;
   private faultsApplied = 0;
-  /** The phase the last impair struck (its `impaired` answer arms the notice). */
-  private impairedIn: Phase | null = null;
-  private readonly violations: string[] = [];
+  /** What the last injected fault does (its `impaired` answer may arm the notice). */
+  private reaction: FaultReaction | null = null;
   private readonly ignored: Cause[] = [];
 
   constructor(readonly cfg: MigrationConfig) {
@@ -150,10 +63,9 @@ export class MigrationCore {
   get done(): boolean {
     return this.step === 'done';
   }
-
   /** The resume's answer was lost and the destination's word came instead (the in-doubt window closed). */
   inDoubtResolved(): boolean {
-    return this.inDoubt !== null && this.inDoubt.resolvedAt !== null;
+    return this.inDoubt?.resolvedAt != null;
   }
 
   // -- the interface a driver's loop uses --------------------------------------------------------------
@@ -162,11 +74,7 @@ export class MigrationCore {
     if (this.step !== 'idle') throw new StateError('start() called twice');
     this.enter('config', now);
     this.step = 'setup';
-    // The destination creates the (empty) VM: its configuration is the first destination file.
-    if (this.cfg.mode !== 'storage') {
-      this.destVm = 'shell';
-      this.destFiles = 1;
-    }
+    if (this.cfg.mode !== 'storage') this.hosts.shellCreated(); // the empty VM: the destination's first file
     this.actions.push({ type: 'setup', configBytes: this.cfg.configBytes });
   }
 
@@ -189,17 +97,9 @@ export class MigrationCore {
       for (const x of this.timers) if (x.at <= now && (next === undefined || x.at < next.at)) next = x;
       if (!next) return;
       this.timers.splice(this.timers.indexOf(next), 1);
-      switch (next.kind) {
-        case 'notice':
-          this.onFailure(next.at, next.cause);
-          break;
-        case 'stall-end':
-          this.actions.push({ type: 'unstall' });
-          break;
-        case 'resolve':
-          if (this.step === 'in-doubt') this.unresolved(next.at);
-          break;
-      }
+      if (next.kind === 'notice') this.onFailure(next.at, next.cause);
+      else if (next.kind === 'stall-end') this.actions.push({ type: 'unstall' });
+      else if (this.step === 'in-doubt') this.unresolved(next.at);
     }
   }
 
@@ -218,7 +118,7 @@ export class MigrationCore {
       case 'fault':
         return this.onFault(ev.now, ev.kind);
       case 'impaired':
-        return this.onImpaired(ev.now, ev.kind, ev.lost);
+        return this.onImpaired(ev.now, ev.lost);
       case 'cancel':
         if (this.cancelDecision() === 'accepted') this.onFailure(ev.now, 'cancelled');
         return;
@@ -244,7 +144,7 @@ export class MigrationCore {
         return this.onMemory(this.memory!.handle(ev), ev.now);
       case 'handoff':
         this.expect(ev, 'handed-off');
-        this.handoffEnd = ev.now;
+        this.time.handoffEnd = ev.now;
         this.leave('handoff', ev.now);
         if (this.cfg.mode === 'storage') {
           // The VM's IO now goes to the new files: the point of no return of a storage-only move.
@@ -265,20 +165,19 @@ export class MigrationCore {
       case 'cleanup':
         this.expect(ev, 'cleaned-up');
         this.leave('cleanup', ev.now);
-        this.sourceVm = this.cfg.mode === 'storage' ? 'running' : 'removed';
-        this.sourceFilesRemoved = this.removableSourceFiles();
+        this.hosts.source = this.cfg.mode === 'storage' ? 'running' : 'removed';
+        this.hosts.sourceFilesRemoved = this.removableSourceFiles();
         return this.finish(ev.now, 'completed');
       case 'resume-source':
         this.expect(ev, 'resumed-source');
-        this.sourceVm = 'running';
-        this.runningAgainAt = ev.now;
+        this.hosts.source = 'running';
+        this.time.runningAgainAt = ev.now;
         this.step = 'clean-destination';
         this.actions.push({ type: 'clean-destination', cause: this.cause! });
         return;
       case 'clean-destination':
         this.expect(ev, 'destination-cleaned');
-        this.destFiles = 0;
-        this.destVm = 'absent';
+        this.hosts.destinationCleaned();
         return this.finish(ev.now, 'rolled_back');
       default:
         throw new StateError(`event '${ev.type}' in step '${this.step}'`);
@@ -287,16 +186,16 @@ export class MigrationCore {
 
   private startCopy(now: number): void {
     this.enter('storage-copy', now);
-    this.copyStart = now;
+    this.time.copyStart = now;
     this.mirror!.start();
     // The destination creates its copies of the files at once, then fills them.
-    this.destFiles += this.cfg.storage!.destFiles;
+    this.hosts.destFiles += this.cfg.storage!.destFiles;
     if (this.mirror!.status === 'mirroring') return this.copyDone(now); // nothing to copy (empty dynamic disks)
     this.nextSegment();
   }
 
   private copyDone(now: number): void {
-    this.copyEnd = now;
+    this.time.copyEnd = now;
     this.leave('storage-copy', now);
     if (this.memory) this.startMemory(now);
     else this.startHandoff(now);
@@ -320,8 +219,8 @@ export class MigrationCore {
       case 'pause':
         this.leave('precopy', now);
         this.enter('blackout', now);
-        this.sourceVm = 'paused';
-        this.pausedAt = now;
+        this.hosts.source = 'paused';
+        this.time.pausedAt = now;
         this.actions.push(a);
         return;
       case 'memory-done':
@@ -337,17 +236,15 @@ export class MigrationCore {
 
   private startHandoff(now: number): void {
     this.enter('handoff', now);
-    this.handoffStart = now;
+    this.time.handoffStart = now;
     this.step = 'handoff';
     this.actions.push({ type: 'handoff' });
   }
 
   /** The VM runs on the destination since `since` (heard at `now`): the point of no return is passed. */
   private runsOnDestination(since: number, now: number): void {
-    if (this.sourceVm === 'running') this.violations.push('the VM ran on both hosts at once');
-    this.sourceVm = 'stopped';
-    this.destVm = 'running';
-    this.runningAgainAt = since;
+    this.hosts.runsOnDestination();
+    this.time.runningAgainAt = since;
     this.mirror?.switchToDestination();
     this.leave('resume', now);
     this.startCleanup(now);
@@ -390,7 +287,7 @@ export class MigrationCore {
     this.timers = this.timers.filter((t) => t.kind !== 'resolve');
     this.leave('resume', now);
     this.cause = this.inDoubt!.cause;
-    this.violations.push(`in doubt: the destination did not say within ${this.cfg.timing.resolveTimeout} s whether it runs the VM; the VM stays paused on the source`);
+    this.hosts.violations.push(`in doubt: the destination did not say within ${this.cfg.timing.resolveTimeout} s whether it runs the VM; the VM stays paused on the source`);
     this.finish(now, 'rolled_back');
   }
 
@@ -425,41 +322,17 @@ export class MigrationCore {
     if (phase === 'rollback' || phase === 'done' || this.step === 'in-doubt' || this.failurePending) return;
     if (!faultApplies(this.cfg.mode, kind, phase)) return; // e.g. a timed auth-failure after the hosts connected
     this.faultsApplied++;
-    this.impairedIn = phase;
-    const t = this.cfg.timing;
-    const deferred = kind === 'dest-storage-error' && storageFailureDeferred(this.cfg.mode, phase);
-    const cuts = CUTTING.includes(kind) || (kind === 'dest-storage-error' && !deferred) || (kind === 'stall' && t.stallTime >= t.transferTimeout);
-    this.actions.push({ type: 'impair', kind, phase, cuts });
-    if (kind === 'stall') {
-      this.timers.push({ at: now + t.stallTime, kind: 'stall-end' });
-      // A stall as long as the transfer timeout is a failure: the source gives up on the transfer.
-      if (t.stallTime >= t.transferTimeout) this.timers.push({ at: now + t.transferTimeout, kind: 'notice', cause: 'stall_timeout' });
-    }
+    const r = (this.reaction = faultReaction(this.cfg.mode, kind, phase, this.cfg.timing));
+    this.actions.push({ type: 'impair', kind, phase, cuts: r.cuts });
+    if (r.stallEnds !== null) this.timers.push({ at: now + r.stallEnds, kind: 'stall-end' });
+    if (r.noticeNow) this.timers.push({ at: now + r.noticeNow.after, kind: 'notice', cause: r.noticeNow.cause });
   }
 
   /** What an injected fault did; with modelled detection, when the source will notice it. */
-  private onImpaired(now: number, kind: FaultKind, lost: boolean): void {
-    const t = this.cfg.timing;
-    const phase = this.impairedIn;
-    if (t.detectTime === null || phase === null || this.phase === 'rollback' || this.phase === 'done') return;
-    const notice = (after: number, cause: Cause): void => void this.timers.push({ at: now + after, kind: 'notice', cause });
-    switch (kind) {
-      case 'link-down':
-        return notice(t.detectTime, 'link_down');
-      case 'dest-crash':
-        return notice(t.detectTime, 'dest_crash');
-      case 'nic-down':
-      case 'channel-down':
-        if (lost) notice(t.detectTime, 'all_channels_lost');
-        return;
-      case 'auth-failure':
-        return notice(t.replyTime, 'auth_failure');
-      case 'dest-storage-error':
-        if (!storageFailureDeferred(this.cfg.mode, phase)) notice(t.replyTime, 'dest_storage_error');
-        return;
-      case 'stall':
-        return; // armed when it struck
-    }
+  private onImpaired(now: number, lost: boolean): void {
+    const n = this.reaction?.noticeAfterImpair;
+    if (!n || this.phase === 'rollback' || this.phase === 'done' || (n.ifLost && !lost)) return;
+    this.timers.push({ at: now + n.after, kind: 'notice', cause: n.cause });
   }
 
   private rollBack(now: number, cause: Cause): void {
@@ -467,7 +340,7 @@ export class MigrationCore {
     this.phase = 'rollback';
     this.timers = this.timers.filter((t) => t.kind === 'stall-end');
     this.mirror?.stop();
-    if (this.sourceVm === 'paused') {
+    if (this.hosts.source === 'paused') {
       this.step = 'resume-source';
       this.actions.push({ type: 'resume-source' });
       return;
@@ -478,33 +351,20 @@ export class MigrationCore {
 
   private finish(now: number, outcome: Outcome): void {
     this.outcome = outcome;
-    this.finishedAt = now;
+    this.time.finishedAt = now;
     this.phase = 'done';
     this.step = 'done';
     this.timers = [];
-    this.checkInvariants();
-  }
-
-  private checkInvariants(): void {
-    const srcRuns = this.sourceVm === 'running';
-    const dstRuns = this.destVm === 'running';
-    if (srcRuns === dstRuns) this.violations.push(srcRuns ? 'the VM runs on both hosts' : 'the VM runs on no host');
-    if (this.outcome === 'rolled_back' && this.destFiles !== 0 && this.inDoubt?.resolvedAt !== null) this.violations.push(`a rolled-back run left ${this.destFiles} destination files`);
-    if (this.outcome === 'rolled_back' && this.sourceFilesRemoved !== 0) this.violations.push('a rolled-back run removed source files');
-    if (this.sourceFilesRemoved > 0 && !(dstRuns || (this.cfg.mode === 'storage' && this.mirror?.status === 'switched'))) {
-      this.violations.push('source files were removed before the VM ran on the destination');
-    }
+    this.hosts.check({ rolledBack: outcome === 'rolled_back', filesUnknown: this.inDoubt !== null && this.inDoubt.resolvedAt === null, ioSwitched: this.cfg.mode === 'storage' && this.mirror?.status === 'switched' });
   }
 
   private enter(p: Phase, now: number): void {
     this.phase = p;
-    this.phases[p] = { start: now, end: now };
+    this.time.enter(p, now);
   }
 
   private leave(p: Phase | 'rollback' | 'done', now: number): void {
-    if (p === 'rollback' || p === 'done') return;
-    const iv = this.phases[p];
-    if (iv) iv.end = now;
+    this.time.leave(p, now);
   }
 
   private expect(ev: Event, type: Event['type']): void {
@@ -513,28 +373,27 @@ export class MigrationCore {
 
   summary(): MigrationSummary {
     if (this.step !== 'done' || this.outcome === null) throw new StateError('summary() before the migration finished');
-    const vmOn: Host = this.cfg.mode === 'storage' || this.destVm !== 'running' ? 'source' : 'destination';
     return {
       outcome: this.outcome,
       rollbackReason: this.cause,
-      vmRunningOn: vmOn,
-      phases: structuredClone(this.phases),
+      vmRunningOn: this.hosts.vmRunningOn,
+      phases: structuredClone(this.time.phases),
       memory: this.memory ? this.memory.summary() : null,
       storageRegionsCopied: this.mirror ? this.mirror.copiedRegions : 0,
-      storageCopyStart: this.copyStart,
-      storageCopyEnd: this.copyEnd,
-      pausedAt: this.pausedAt,
-      runningAgainAt: this.runningAgainAt,
-      handoffStart: this.handoffStart,
-      handoffEnd: this.handoffEnd,
-      finishedAt: this.finishedAt,
-      sourceFilesRemoved: this.sourceFilesRemoved,
+      storageCopyStart: this.time.copyStart,
+      storageCopyEnd: this.time.copyEnd,
+      pausedAt: this.time.pausedAt,
+      runningAgainAt: this.time.runningAgainAt,
+      handoffStart: this.time.handoffStart,
+      handoffEnd: this.time.handoffEnd,
+      finishedAt: this.time.finishedAt,
+      sourceFilesRemoved: this.hosts.sourceFilesRemoved,
       // After a completed move the destination's files are the VM's own; only a rollback can leave debris.
-      destinationFilesLeft: this.outcome === 'rolled_back' ? this.destFiles : 0,
+      destinationFilesLeft: this.outcome === 'rolled_back' ? this.hosts.destFiles : 0,
       cleanupPending: this.cleanupPending,
       inDoubt: this.inDoubt ? { ...this.inDoubt } : null,
       faultsApplied: this.faultsApplied,
-      violations: [...this.violations],
+      violations: [...this.hosts.violations],
       ignoredFailures: [...this.ignored],
     };
   }

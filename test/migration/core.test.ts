@@ -101,7 +101,7 @@ describe('MigrationCore', () => {
     for (const w of [short, long]) expectInvariants(w);
   });
 
-  it('without no word from the destination within the bound the VM stays paused on the source, and says so', () => {
+  it('with no word from the destination within the bound the VM stays paused on the source, and says so', () => {
     const w = run('cluster', [at(8, 'dest-crash', 0.1)], { resolveTimeout: 2 });
     const s = w.core.summary();
     expect(w.source).toBe('paused');
