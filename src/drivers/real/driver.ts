@@ -37,10 +37,13 @@ export const wallClock: Clock = {
 export async function migrateReal(o: RealOptions): Promise<RealRun> {
   checkRealScenario(o);
   const m = new RealMigration(o);
+  let handed = false;
   try {
-    return await m.execute();
+    const run = await m.execute();
+    handed = o.keepSource === true;
+    return run;
   } finally {
-    await m.teardown();
+    await m.teardown(handed);
   }
 }
 
@@ -143,12 +146,12 @@ export class RealMigration implements MigrationEffects {
     });
   }
 
-  async teardown(): Promise<void> {
+  /** After the run: close everything; the source's guest, disk and files too unless handed to the caller. */
+  async teardown(keepSource: boolean): Promise<void> {
     this.faults.stop();
     this.storage?.close();
     await this.dest.close();
-    if (this.o.keepSource && this.memory) return;
-    await this.releaseSource();
+    if (!keepSource) await this.releaseSource();
   }
 
   async releaseSource(): Promise<void> {
