@@ -210,7 +210,7 @@ export class RealMigration {
       mkdirSync(dir, { recursive: true });
       const reserve = this.o.destReserve ?? true;
       this.measured.dest_memory_reserved = reserve;
-      this.receiver = await LocalReceiver.spawn(dir, undefined, reserve ? this.ramBytes : 0);
+      this.receiver = await LocalReceiver.spawn(dir, undefined, reserve ? this.ramBytes : 0, this.s.faults.length > 0);
       this.key = this.receiver.key;
       this.receiver.onExit((e) => this.fail('dest_crash', `the destination process died (${e.signal ?? `exit ${e.code}`})`));
     }
