@@ -61,7 +61,7 @@ const SIZE_RE = new RegExp(`^${NUMBER}\\s*([a-zA-Z]*)$`);
 const RATE_RE = new RegExp(`^${NUMBER}\\s*([a-zA-Z]+?)(/s|ps)$`);
 const DURATION_RE = new RegExp(`^${NUMBER}\\s*([a-zA-Zµ]*)$`);
 
-const SIZE_FORM = 'a size in bytes such as 8GiB, 8GB, 512MiB, 4096 (bytes) or 100pages (B is a byte; prefixes k, M, G, T, P or Ki, Mi, Gi, Ti, Pi)';
+const SIZE_FORM = 'a size such as 8GiB, 8GB, 512MiB, 4096 (bytes) or 100pages (in bytes: B is a byte; prefixes k, M, G, T, P or Ki, Mi, Gi, Ti, Pi)';
 const RATE_FORM = 'a rate such as 10Gbit/s, 10Gb/s, 1Gbps (bits: lower-case b), 1.2GB/s, 1GBps, 100MiB/s (bytes: upper-case B) or 25000pages/s';
 const DURATION_FORM = 'a duration such as 300ms, 2s, 50us or 1.5min';
 /** Largest byte count (exact in a JavaScript number). */

@@ -127,6 +127,7 @@ describe('migrate-receiver', () => {
         ['port in use', ['--listen', `127.0.0.1:${port}`, '--insecure'], /--listen: expected an address of this host and a free port.*EADDRINUSE/],
         ['not this host', ['--listen', '192.0.2.1:7100', '--key-file', keyFile], /--listen: .*EADDRNOTAVAIL/],
         ['--insecure off loopback', ['--listen', '0.0.0.0:0', '--insecure'], /--insecure: expected loopback listen addresses only/],
+        ['--max-memory beyond the host', ['--listen', '127.0.0.1:0', '--insecure', '--max-memory', '3TiB'], /--max-memory: expected at most this host's memory/],
       ];
       for (const [what, args, re] of cases) {
         const r = await startCli(['migrate-receiver', '--dir', d, ...args], { timeoutMs: 30_000 }).done;

@@ -96,7 +96,7 @@ describe('migbench serve + send', () => {
   it('bad input exits 2 and names the flag and the expected form', async () => {
     const a = await cli(['send', '--to', '127.0.0.1:1', '--key-file', KEYFILE, '--size', '12XB']).done;
     expect(a.code).toBe(2);
-    expect(a.stderr).toMatch(/--size: expected a size in bytes such as 8GiB/);
+    expect(a.stderr).toMatch(/--size: expected a size such as 8GiB/);
     const b = await cli(['send', '--to', 'localhost', '--key-file', KEYFILE, '--size', '1MiB']).done;
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/--to: expected ADDR:PORT/);

@@ -105,6 +105,18 @@ describe('serve --out', () => {
   });
 });
 
+describe('serve limits', () => {
+  it('a smaller --max-connections keeps room for authenticated channels by default (half of it unauthenticated)', async () => {
+    const rx = await serve(['--max-connections', '10', '--once']);
+    const s = await send(rx.addr, 5, '1MiB');
+    expect(s.code, s.stderr).toBe(0);
+    expect((await rx.done).code).toBe(0);
+    const bad = await cli(['serve', '--listen', '127.0.0.1:0', '--key-file', KEYFILE, '--max-connections', '10', '--max-unauthenticated', '10']).done;
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--max-unauthenticated: expected an integer from 1 to 9/);
+  });
+});
+
 describe('send failures', () => {
   it('an unreachable receiver: exit 3 at once (the 1 TiB hash is stopped), and --json prints the failure', async () => {
     const port = await new Promise<number>((r) => {

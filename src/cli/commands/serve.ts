@@ -50,8 +50,8 @@ export function registerServe(program: Command, io: Io): void {
     .option('--window <size>', 'bytes a channel may have read but not yet written before reading pauses', '32MiB')
     .option('--max-connections <n>', 'connections in total', '256')
     .option('--max-per-address <n>', 'connections per remote address', '64')
-    .option('--max-unauthenticated <n>', 'connections that have not proved the key yet, in total (the oldest is dropped for a newcomer)', String(DEFAULT_ADMISSION.maxUnauthenticated))
-    .option('--max-unauthenticated-per-address <n>', 'the same per remote address', String(DEFAULT_ADMISSION.maxUnauthenticatedPerAddress))
+    .option('--max-unauthenticated <n>', `connections that have not proved the key yet, in total (the oldest is dropped for a newcomer; default ${DEFAULT_ADMISSION.maxUnauthenticated}, at most half of --max-connections)`)
+    .option('--max-unauthenticated-per-address <n>', `the same per remote address (default ${DEFAULT_ADMISSION.maxUnauthenticatedPerAddress})`)
     .option('--idle-timeout <duration>', 'drop a silent connection after this long', '60s')
     .option('--handshake-timeout <duration>', 'drop a connection that does not authenticate in time', '5s')
     .option('--once', 'exit after the first session ends (exit 0 when it verified)')
@@ -77,8 +77,9 @@ export function registerServe(program: Command, io: Io): void {
         window: sizeFlag('--window', o.window ?? '32MiB', 65536),
         maxConnections,
         maxPerAddress: intFlag('--max-per-address', o.maxPerAddress ?? '64'),
-        maxUnauthenticated: intFlag('--max-unauthenticated', o.maxUnauthenticated ?? String(DEFAULT_ADMISSION.maxUnauthenticated), 1, maxConnections - 1),
-        maxUnauthenticatedPerAddress: intFlag('--max-unauthenticated-per-address', o.maxUnauthenticatedPerAddress ?? String(DEFAULT_ADMISSION.maxUnauthenticatedPerAddress)),
+        // Default: 128, or half of a smaller --max-connections (the rest stays for authenticated channels).
+        ...(o.maxUnauthenticated !== undefined ? { maxUnauthenticated: intFlag('--max-unauthenticated', o.maxUnauthenticated, 1, maxConnections - 1) } : {}),
+        ...(o.maxUnauthenticatedPerAddress !== undefined ? { maxUnauthenticatedPerAddress: intFlag('--max-unauthenticated-per-address', o.maxUnauthenticatedPerAddress) } : {}),
         idleTimeout: durationFlag('--idle-timeout', o.idleTimeout ?? '60s'),
         handshakeTimeout: durationFlag('--handshake-timeout', o.handshakeTimeout ?? '5s'),
         sink: ({ session, size }) => outputs.make(session, size),

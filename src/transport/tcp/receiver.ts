@@ -13,6 +13,7 @@ import { InputError } from '../../errors.js';
 import { isLoopback, type Endpoint } from './address.js';
 import { INSECURE_KEY, tlsPsk, type AuthRequest } from './auth.js';
 import { Admission, DEFAULT_ADMISSION, type Slot } from './admission.js';
+import { adopt } from './adopt.js';
 import { DEFAULT_LIMITS, ProtocolError, type DecodeLimits } from './frame.js';
 import { Conn, type ConnHost } from './receiver-conn.js';
 import { ReceiverSession, RefusedError, type CommitReport } from './receiver-session.js';
@@ -218,7 +219,10 @@ export class Receiver extends EventEmitter implements ConnHost {
     slot.timer = setTimeout(() => this.drop(slot, `no authentication within ${this.o.handshakeTimeout} s of the connection`, 'handshake-timeout'), this.o.handshakeTimeout * 1000);
     slot.timer.unref();
     if (!this.o.tls) {
-      this.attach(slot, this.adopt(raw, () => slot.conn!));
+      this.attach(
+        slot,
+        adopt(raw, this.readBuf, () => slot.conn!, (c) => this.pause(c)),
+      );
       return;
     }
     this.handshaking.add(slot);
@@ -272,40 +276,6 @@ export class Receiver extends EventEmitter implements ConnHost {
         if (!conn.onBytes(buf)) this.pause(conn);
       });
     }
-  }
-
-  /**
-   * Re-wrap an accepted (paused) socket's handle in a Socket that reads into one shared buffer: the public
-   * `onread` option exists only for client sockets, and reading into a reused 1 MiB buffer instead of a
-   * fresh 64 KiB one per read roughly doubles loopback goodput (see docs/transport.md). Falls back to the
-   * accepted socket if Node's internals ever change.
-   */
-  private adopt(old: net.Socket, conn: () => Conn): net.Socket {
-    const internal = old as unknown as { _handle: unknown };
-    const handle = internal._handle;
-    if (!handle) {
-      old.on('data', (buf: Buffer) => {
-        if (!conn().onBytes(buf)) this.pause(conn());
-      });
-      old.resume();
-      return old;
-    }
-    internal._handle = null;
-    old.destroy();
-    return new net.Socket({
-      handle,
-      readable: true,
-      writable: true,
-      onread: {
-        buffer: () => this.readBuf,
-        callback: (n: number, buf: Uint8Array) => {
-          const c = conn();
-          const ok = c.onBytes((buf as Buffer).subarray(0, n));
-          if (!ok) c.paused = true;
-          return ok;
-        },
-      },
-    } as net.SocketConstructorOpts);
   }
 
   private pause(c: Conn): void {
