@@ -28,6 +28,8 @@ export interface ConnHost {
   authenticated(conn: Conn): void;
   /** The channel authenticated and joined its session. */
   bound(conn: Conn): void;
+  /** The channel that asked for session `s` closed before joining it: end `s` if no channel ever did. */
+  unjoined(s: ReceiverSession): void;
   resumeAll(): void;
 }
 
@@ -218,7 +220,8 @@ export class Conn implements SessionChannel {
     this.host
       .openSession(req)
       .then((s) => {
-        if (this.state === 'closed') return;
+        // Gone while its session was being made: a new session nobody joined must not hold its sink.
+        if (this.state === 'closed') return this.host.unjoined(s);
         if (s.channels.has(req.channel)) throw new ProtocolError('bad-field', `channel ${req.channel} is already bound to session ${s.id}`);
         this.session = s;
         this.channel = req.channel;

@@ -333,6 +333,10 @@ export class Receiver extends EventEmitter implements ConnHost {
     this.log({ event: 'channel-bound', remote: conn.remote, session: conn.session?.id, channel: conn.channel });
   }
 
+  unjoined(s: ReceiverSession): void {
+    if (s.channelsEverBound === 0 && s.channels.size === 0 && this.sessions.get(s.id) === s) this.endSession(s);
+  }
+
   findSession(id: string): ReceiverSession | undefined {
     return this.sessions.get(id);
   }
@@ -361,15 +365,18 @@ export class Receiver extends EventEmitter implements ConnHost {
     if (s && s.channels.get(conn.channel) === conn) {
       s.channels.delete(conn.channel);
       s.pumpControls();
-      if (s.channels.size === 0) {
-        this.sessions.delete(s.id);
-        void s.end().then(() => {
-          this.sizeInUse -= s.size;
-          this.log({ event: 'session-end', session: s.id, reason: s.result ? `committed: ${s.result.status}` : 'all channels closed before a commit' });
-          this.emit('session-end', s);
-        });
-      }
+      if (s.channels.size === 0) this.endSession(s);
     }
+  }
+
+  /** The session's last channel is gone: finish it (an uncommitted sink is thrown away), free its bytes. */
+  private endSession(s: ReceiverSession): void {
+    this.sessions.delete(s.id);
+    void s.end().then(() => {
+      this.sizeInUse -= s.size;
+      this.log({ event: 'session-end', session: s.id, reason: s.result ? `committed: ${s.result.status}` : 'all channels closed before a commit' });
+      this.emit('session-end', s);
+    });
   }
 
   private log(e: ReceiverLogEvent): void {

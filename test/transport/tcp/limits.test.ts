@@ -70,6 +70,27 @@ describe('a budget over the open sessions (item 6)', () => {
     b.close();
   });
 
+  it('a session whose only channel left while its sink was being made is ended: its bytes and sink are freed', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    let finished: boolean | undefined;
+    const sink: Sink = { kind: 'memory', sync: true, writePiece: () => undefined, writeOwned: async () => undefined, digest: async () => null, finish: async (ok) => void (finished = ok) };
+    // The channel goes idle (1 s) while its session's sink is still being made (reading is paused then).
+    rx = await startReceiver({ sizeBudget: 10 << 20, idleTimeout: 1, sink: async () => (await gate, sink) });
+    const ended: string[] = [];
+    rx.r.on('session-end', (s: { id: string }) => ended.push(s.id));
+    const c = await RawClient.connect(rx.ep);
+    void c.auth(KEY, { size: 8 << 20 }).catch(() => undefined);
+    await waitFor(() => rx!.r.sizeInUse === 8 << 20, 5000, 'the session to be counted');
+    await waitFor(() => rx!.r.connectionCount === 0, 10_000, 'the idle channel to close');
+    c.sock.destroy();
+    release();
+    await waitFor(() => ended.length === 1, 5000, 'the unjoined session to end');
+    expect(rx.r.sizeInUse).toBe(0);
+    expect(finished).toBe(false);
+    expect(rx.r.sessions.size).toBe(0);
+  });
+
   it('a memory sink is touched in slices that let the event loop run (a large session does not stall the others)', async () => {
     const sink = new MemorySink(64 << 20);
     let turns = 0;
