@@ -109,6 +109,12 @@ const positiveInt: Parser = (v) => {
   if (!Number.isInteger(n) || n < 1) throw new UnitError('a whole number >= 1', v);
   return n;
 };
+/** Ethernet MTUs: 576 (the smallest IPv4 datagram every host takes) to 9216 (the largest jumbo frame NICs offer). */
+const mtuInt: Parser = (v) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 576 || n > 9216) throw new UnitError('an Ethernet MTU of at least 576 and at most 9216 bytes (9000 for jumbo frames)', v);
+  return n;
+};
 const seedInt: Parser = (v) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 2 ** 32 - 1) throw new UnitError('a whole number between 0 and 4294967295', v);
@@ -140,6 +146,9 @@ const ratio: Parser = (v) => {
   return n;
 };
 
+/** Largest guest memory a scenario may have (the simulator keeps state per 4 KiB page). */
+export const MAX_GUEST_MEMORY = 4 * 2 ** 40;
+
 export const OPTIONS = {
   mode: { flag: '--mode', form: MODES.join('|'), help: 'migration mode', default: 'cluster', parse: oneOf(MODES) },
   memory: { flag: '--memory', form: 'SIZE', help: 'guest memory', default: '8GiB', parse: positive(parseSize, 'a positive size such as 8GiB') },
@@ -152,7 +161,7 @@ export const OPTIONS = {
   downtimeLimit: { flag: '--downtime-limit', form: 'DURATION', help: 'switch over when the rest can be sent within this time', default: `${POLICY_DEFAULTS.downtimeLimit * 1000}ms`, parse: positive(parseDuration, 'a positive duration such as 300ms') },
   autoConverge: { flag: '--auto-converge', form: '', help: "qemu: QEMU's auto-converge CPU throttling", boolean: true, parse: (v) => v === 'true' },
   onNoConverge: { flag: '--on-no-converge', form: 'force|throttle|abort', help: 'when pre-copy does not converge', default: 'force', parse: oneOf(['force', 'throttle', 'abort']) },
-  mtu: { flag: '--mtu', form: 'BYTES', help: 'Ethernet MTU (9000 for jumbo frames)', default: String(NETWORK_DEFAULTS.mtu), parse: positiveInt },
+  mtu: { flag: '--mtu', form: 'BYTES', help: 'Ethernet MTU (9000 for jumbo frames)', default: String(NETWORK_DEFAULTS.mtu), parse: mtuInt },
   rtt: { flag: '--rtt', form: 'DURATION', help: "override the network's TCP round trip", parse: nonNegative(parseDuration, 'a duration such as 150us') },
   streamCap: { flag: '--stream-cap', form: 'RATE', help: 'throughput of one TCP stream (one core)', default: `${(NETWORK_DEFAULTS.streamCap * 8) / 1e9}Gbit/s`, parse: positive(parseRate, 'a positive rate such as 4Gbit/s') },
   linkRate: {
@@ -263,6 +272,8 @@ export function resolveScenario(input: ScenarioInput, naming: Naming = flagNamin
   };
   const memoryBytes = v<number>('memory');
   if (memoryBytes < 2 ** 20) throw new InputError({ ...naming('memory'), expected: 'at least 1MiB of guest memory', got: input.memory });
+  // The model keeps per-page state (about 2.5 GB of it for 4 TiB): beyond that a run would exhaust the host.
+  if (memoryBytes > MAX_GUEST_MEMORY) throw new InputError({ ...naming('memory'), expected: 'at most 4TiB of guest memory', got: input.memory });
   // Parse every value before the lookups below, so an error names the flag that holds the bad value.
   const overrides = { mtu: v<number>('mtu'), rtt: v<number | undefined>('rtt'), streamCap: v<number>('streamCap') };
   const networkName = v<string>('network');

@@ -140,14 +140,51 @@ export function parseMatrix(text: string, source: string, format: 'json' | 'yaml
   } catch (err) {
     throw new InputError({ source, expected: format === 'json' ? 'valid JSON' : 'valid YAML', detail: (err as Error).message.split('\n')[0] });
   }
+  // A matrix is a few levels deep; a deeper value is refused before anything walks it recursively.
+  const deep = depthBeyond(raw, MAX_DEPTH);
+  if (deep) throw new InputError({ source, path: formatPath(deep), expected: `a matrix nested at most ${MAX_DEPTH} levels deep` });
   const r = MatrixSchema.safeParse(raw);
   if (!r.success) {
     // An unknown field (often a typo) explains a missing one better than the other way round.
     const issues = [...r.error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
     throw issueToInputError(issues[0]!, raw, source);
   }
+  checkMatrixSize(r.data, source);
   const name = source.replace(/^.*[\\/]/, '').replace(/\.(ya?ml|json)$/i, '');
   return { name, source, matrix: r.data };
+}
+
+/** Deepest nesting of objects and arrays a matrix file may have (the schema itself needs 4). */
+export const MAX_DEPTH = 32;
+/** Most combinations of the axes (before excludes) and most runs (combinations x repeats) a matrix may expand to. */
+export const MAX_SCENARIOS = 100_000;
+export const MAX_RUNS = 1_000_000;
+
+/** The path to the first value nested deeper than `limit` levels, or null (iterative: no stack to overflow). */
+function depthBeyond(root: unknown, limit: number): PropertyKey[] | null {
+  const stack: { v: unknown; path: PropertyKey[] }[] = [{ v: root, path: [] }];
+  while (stack.length > 0) {
+    const { v, path } = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (path.length >= limit) return path;
+    for (const [k, child] of Object.entries(v)) stack.push({ v: child, path: [...path, Array.isArray(v) ? Number(k) : k] });
+  }
+  return null;
+}
+
+/**
+ * Refuse a matrix that would expand past MAX_SCENARIOS combinations or MAX_RUNS runs (`repeats`: the
+ * matrix's own, or --repeats), naming the file and the count, before anything is expanded.
+ */
+export function checkMatrixSize(m: Matrix, source: string, repeats = m.repeats): void {
+  const a = m.axes;
+  const combos = [a.modes, a.networks, a.transports, a.workloads, a.vms, a.policies].reduce((n, axis) => n * axis.length, 1);
+  if (combos > MAX_SCENARIOS) {
+    throw new InputError({ source, path: 'axes', expected: `at most ${MAX_SCENARIOS.toLocaleString('en-US')} combinations of the axes (split the matrix)`, got: `${combos.toLocaleString('en-US')} combinations` });
+  }
+  if (combos * repeats > MAX_RUNS) {
+    throw new InputError({ source, path: 'repeats', expected: `at most ${MAX_RUNS.toLocaleString('en-US')} runs (combinations of the axes x repeats)`, got: `${combos.toLocaleString('en-US')} combinations x ${repeats} repeats = ${(combos * repeats).toLocaleString('en-US')} runs` });
+  }
 }
 
 /** `axes.networks[2]` from ['axes', 'networks', 2]. */

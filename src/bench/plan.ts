@@ -9,7 +9,7 @@ import { InputError } from '../errors.js';
 import { deriveSeed } from '../random/index.js';
 import { OPTIONS, resolveScenario, type Naming, type OptionKey, type ScenarioInput } from '../scenario.js';
 import { parseSize } from '../units/index.js';
-import { POLICY_OPTION_KEYS, type LoadedMatrix, type PolicyEntryT, type VmEntryT } from './matrix.js';
+import { checkMatrixSize, POLICY_OPTION_KEYS, type LoadedMatrix, type PolicyEntryT, type VmEntryT } from './matrix.js';
 
 export const AXES = ['mode', 'network', 'transport', 'workload', 'vm', 'policy'] as const;
 export type Axis = (typeof AXES)[number];
@@ -110,6 +110,7 @@ export const NO_TRANSPORT = '-';
 
 export function planMatrix(loaded: LoadedMatrix | Omit<LoadedMatrix, 'file'>, opts: PlanOptions = {}): Plan {
   const { matrix: m, source } = loaded;
+  checkMatrixSize(m, source, opts.repeats ?? m.repeats); // before expanding anything (--repeats may raise the count)
   const warnings: string[] = [];
   const labels: Record<Axis, string[]> = {
     mode: m.axes.modes,

@@ -1,38 +1,49 @@
 // Sizes, rates and durations: parsed and printed here and nowhere else. Inside migbench every size is
 // a number of bytes, every rate bytes per second, every duration seconds.
+//
+// One strict grammar (docs/transport.md, "Units"): units are case-exact where case carries meaning.
+// - An upper-case B is a byte, a lower-case b a bit. Sizes are bytes: "8GB", "8GiB", "4096", "10pages";
+//   a size in bits ("8Gb", "8gib", "1Gbit") is refused with a suggestion, never guessed.
+// - Rates: bits as "10Gbit/s", "10Gb/s" or "10Gbps"; bytes as "1.2GB/s", "1GBps", "100MiB/s"; "25000pages/s".
+// - Prefixes: k or K (kilo), M, G, T, P (upper case only: a lower-case m is milli), Ki/Mi/Gi/Ti/Pi (IEC).
+// - Durations: ns, us, µs, ms, s, sec, min, h (a bare "m" is refused: minutes or milliseconds?).
+// - Values must be finite and, in bytes, exact integers JavaScript can hold (at most 2^53 - 1).
 
 import { UnitError } from '../errors.js';
 
 /** Guest page size: 4 KiB, as x86 guests use for dirty tracking. */
 export const PAGE_SIZE = 4096;
 
-const SIZE_UNITS: Record<string, number> = {
-  b: 1,
-  kb: 1e3,
-  mb: 1e6,
-  gb: 1e9,
-  tb: 1e12,
-  pb: 1e15,
-  kib: 2 ** 10,
-  mib: 2 ** 20,
-  gib: 2 ** 30,
-  tib: 2 ** 40,
-  pib: 2 ** 50,
-  page: PAGE_SIZE,
-  pages: PAGE_SIZE,
-};
+/** Decimal (SI) and binary (IEC) prefixes, case-exact: k/K kilo, then upper case only. */
+const SI: Record<string, number> = { '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15 };
+const IEC_PREFIX: Record<string, number> = { Ki: 2 ** 10, ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50 };
 
-// Bit units are case-sensitive in spirit ("Gbit"), but we accept any case for the word "bit".
-const BIT_UNITS: Record<string, number> = {
-  bit: 1,
-  kbit: 1e3,
-  mbit: 1e6,
-  gbit: 1e9,
-  tbit: 1e12,
-  kibit: 2 ** 10,
-  mibit: 2 ** 20,
-  gibit: 2 ** 30,
-};
+/** Multiplier of a prefix ("G", "Gi", ""), or undefined. */
+function prefix(p: string): number | undefined {
+  return SI[p] ?? IEC_PREFIX[p];
+}
+
+/** Bytes per unit of a byte unit ("GiB", "MB", "B", "pages"), or undefined. */
+function byteUnit(u: string): number | undefined {
+  if (u === 'page' || u === 'pages') return PAGE_SIZE;
+  if (!u.endsWith('B')) return undefined;
+  return prefix(u.slice(0, -1));
+}
+
+/** Bits per unit of a bit unit ("Gbit", "Gb", "Mibit", "bit"), or undefined. */
+function bitUnit(u: string): number | undefined {
+  if (u.endsWith('bit')) return prefix(u.slice(0, -3));
+  if (u.endsWith('b')) return prefix(u.slice(0, -1));
+  return undefined;
+}
+
+/** The same unit with its prefix in the conventional case, for suggestions ("gib" -> "Gi", "mb" -> "M"). */
+function fixPrefix(p: string): string {
+  const l = p.toLowerCase();
+  if (l === 'k') return 'k';
+  if (l.length === 2 && l[1] === 'i') return `${l[0] === 'k' ? 'K' : l[0]!.toUpperCase()}i`;
+  return l.toUpperCase();
+}
 
 const DURATION_UNITS: Record<string, number> = {
   ns: 1e-9,
@@ -41,78 +52,79 @@ const DURATION_UNITS: Record<string, number> = {
   ms: 1e-3,
   s: 1,
   sec: 1,
-  m: 60,
   min: 60,
   h: 3600,
 };
 
 const NUMBER = String.raw`([0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)`;
 const SIZE_RE = new RegExp(`^${NUMBER}\\s*([a-zA-Z]*)$`);
-const RATE_RE = new RegExp(`^${NUMBER}\\s*([a-zA-Z]+)(?:/s|ps)$`);
+const RATE_RE = new RegExp(`^${NUMBER}\\s*([a-zA-Z]+?)(/s|ps)$`);
 const DURATION_RE = new RegExp(`^${NUMBER}\\s*([a-zA-Zµ]*)$`);
 
-const SIZE_FORM = 'a size such as 8GiB, 8GB, 512MiB, 4096 (bytes) or 100pages';
-const RATE_FORM = 'a rate such as 10Gbit/s, 1Gbps, 1.2GB/s, 100MiB/s or 25000pages/s';
+const SIZE_FORM = 'a size such as 8GiB, 8GB, 512MiB, 4096 (bytes) or 100pages (in bytes: B is a byte; prefixes k, M, G, T, P or Ki, Mi, Gi, Ti, Pi)';
+const RATE_FORM = 'a rate such as 10Gbit/s, 10Gb/s, 1Gbps (bits: lower-case b), 1.2GB/s, 1GBps, 100MiB/s (bytes: upper-case B) or 25000pages/s';
 const DURATION_FORM = 'a duration such as 300ms, 2s, 50us or 1.5min';
+/** Largest byte count (exact in a JavaScript number). */
+export const MAX_BYTES = Number.MAX_SAFE_INTEGER;
 
 /** Parse a size: "8GiB" (IEC, powers of 1024), "8GB" (SI, powers of 1000), "4096" (bytes), "10pages". */
 export function parseSize(text: string): number {
   const m = SIZE_RE.exec(text.trim());
   if (!m) throw new UnitError(SIZE_FORM, text);
   const value = Number(m[1]);
-  const unit = (m[2] ?? '').toLowerCase();
-  const factor = unit === '' ? 1 : SIZE_UNITS[unit];
-  if (factor === undefined) throw new UnitError(SIZE_FORM, text);
+  const unit = m[2] ?? '';
+  const factor = unit === '' ? 1 : byteUnit(unit);
+  if (factor === undefined) throw new UnitError(sizeHint(m[1]!, unit), text);
   const bytes = value * factor;
   if (!Number.isFinite(bytes)) throw new UnitError(SIZE_FORM, text);
+  if (bytes > MAX_BYTES) throw new UnitError(`a size of at most 2^53 - 1 bytes (just under 8 PiB)`, text);
   return Math.round(bytes);
 }
 
+/** What to say about a size unit that is not one: a bit unit, or a prefix in the wrong case. */
+function sizeHint(n: string, unit: string): string {
+  const lower = unit.toLowerCase();
+  const stem = lower.endsWith('bit') ? lower.slice(0, -3) : lower.endsWith('b') ? lower.slice(0, -1) : null;
+  if (stem !== null && (stem === '' || /^[kmgtp]i?$/.test(stem))) {
+    const p = fixPrefix(stem);
+    const isBits = unit.endsWith('bit') || unit.endsWith('b');
+    const suggest = p.endsWith('i') ? `${n}${p}B` : p === '' ? `${n}B` : `${n}${p}B or ${n}${p}iB`;
+    return isBits
+      ? `a size in bytes: a lower-case b (or "bit") is a bit, and sizes are not given in bits; did you mean ${suggest}?`
+      : `a size with a case-exact unit (k or K, then M, G, T, P: a lower-case m is milli); did you mean ${suggest}?`;
+  }
+  return SIZE_FORM;
+}
+
 /**
- * Parse a rate into bytes per second. Bits: "10Gbit/s", "10Gbps", "100Mbit/s". Bytes: "1.2GB/s",
- * "100MiB/s", "500B/s". Pages: "25000pages/s" (4 KiB pages).
+ * Parse a rate into bytes per second. Bits (lower-case b): "10Gbit/s", "10Gb/s", "10Gbps", "100Mbit/s".
+ * Bytes (upper-case B): "1.2GB/s", "1GBps", "100MiB/s", "500B/s". Pages: "25000pages/s" (4 KiB pages).
  */
 export function parseRate(text: string): number {
   const t = text.trim();
   const m = RATE_RE.exec(t);
   if (!m) throw new UnitError(RATE_FORM, text);
   const value = Number(m[1]);
-  const raw = m[2] ?? '';
-  const perSecondSuffix = t.endsWith('ps') && !t.endsWith('/s');
+  const unit = m[2] ?? '';
+  const bytes = byteUnit(unit);
+  const bits = bitUnit(unit);
   let bytesPerSecond: number | undefined;
-  if (perSecondSuffix) {
-    // "Gbps", "Mbps", "kbps": bits. "GBps" / "MBps": bytes (upper-case B).
-    const prefix = raw.slice(0, -1);
-    const bOrBit = raw.slice(-1);
-    const mult = prefixMultiplier(prefix);
-    if (mult === undefined) throw new UnitError(RATE_FORM, text);
-    if (bOrBit === 'b') bytesPerSecond = (value * mult) / 8;
-    else if (bOrBit === 'B') bytesPerSecond = value * mult;
-  } else {
-    const lower = raw.toLowerCase();
-    if (BIT_UNITS[lower] !== undefined) bytesPerSecond = (value * BIT_UNITS[lower]) / 8;
-    else if (SIZE_UNITS[lower] !== undefined) bytesPerSecond = value * SIZE_UNITS[lower];
-  }
-  if (bytesPerSecond === undefined || !Number.isFinite(bytesPerSecond)) throw new UnitError(RATE_FORM, text);
+  if (bytes !== undefined) bytesPerSecond = value * bytes;
+  else if (bits !== undefined) bytesPerSecond = (value * bits) / 8;
+  if (bytesPerSecond === undefined) throw new UnitError(rateHint(m[1]!, unit, m[3]!), text);
+  if (!Number.isFinite(bytesPerSecond) || bytesPerSecond > MAX_BYTES) throw new UnitError(RATE_FORM, text);
   return bytesPerSecond;
 }
 
-function prefixMultiplier(prefix: string): number | undefined {
-  switch (prefix) {
-    case '':
-      return 1;
-    case 'k':
-    case 'K':
-      return 1e3;
-    case 'M':
-      return 1e6;
-    case 'G':
-      return 1e9;
-    case 'T':
-      return 1e12;
-    default:
-      return undefined;
+function rateHint(n: string, unit: string, per: string): string {
+  const lower = unit.toLowerCase();
+  const m = /^([kmgtp]i?)?(bit|b)$/.exec(lower);
+  if (m) {
+    const p = fixPrefix(m[1] ?? '');
+    const suggest = unit.endsWith('B') ? `${n}${p}B${per}` : `${n}${p}${m[2]}${per}`;
+    return `a rate with a case-exact prefix (k or K, then M, G, T: a lower-case m is milli); did you mean ${suggest}?`;
   }
+  return RATE_FORM;
 }
 
 /** Parse a duration into seconds: "300ms", "2s", "50us", "1.5min". A bare number is seconds. */
@@ -121,8 +133,12 @@ export function parseDuration(text: string): number {
   if (!m) throw new UnitError(DURATION_FORM, text);
   const value = Number(m[1]);
   const unit = m[2] ?? '';
-  const factor = unit === '' ? 1 : DURATION_UNITS[unit.toLowerCase()] ?? DURATION_UNITS[unit];
-  if (factor === undefined || !Number.isFinite(value * factor)) throw new UnitError(DURATION_FORM, text);
+  const factor = unit === '' ? 1 : DURATION_UNITS[unit];
+  if (factor === undefined) {
+    const hint = unit === 'm' ? `${DURATION_FORM} ("m" could be minutes or milliseconds: write ${m[1]}min or ${m[1]}ms)` : DURATION_FORM;
+    throw new UnitError(hint, text);
+  }
+  if (!Number.isFinite(value * factor)) throw new UnitError(DURATION_FORM, text);
   return value * factor;
 }
 

@@ -106,6 +106,10 @@ describe('migbench migrate', () => {
       [['--fault', 'stall@precopy', '--to', '127.0.0.1:9', '--key-file', key], 'stall only with a local receiver'],
       [['--memory', '1000'], '--memory'],
       [['--rate', 'fast'], '--rate'],
+      // Issue 15, item 6: checked against this host's memory (a 100TiB guest ran the host into the OOM killer).
+      [['--memory', '3TiB'], '--memory: expected at most'],
+      [['--memory', '100TiB'], '--memory: expected at most 4TiB'],
+      [['--memory', '3TiB', '--to', '127.0.0.1:9', '--key-file', key], "of memory; the guest may use 75% of it"],
     ];
     const done = await Promise.all(cases.map(([args]) => cli(['migrate', ...args]).done));
     done.forEach((d, i) => {
@@ -120,7 +124,8 @@ describe('migbench migrate', () => {
     writeFileSync(key, `${randomBytes(32).toString('hex')}\n`);
     const dest = join(d, 'dest');
     mkdirSync(dest);
-    const rx = cli(['migrate-receiver', '--listen', '127.0.0.1:0', '--dir', dest, '--key-file', key, '--reserve', '64MiB', '--json']);
+    // --allow-fault-injection: the test-only switch that lets the source's dest-crash fault kill it.
+    const rx = cli(['migrate-receiver', '--listen', '127.0.0.1:0', '--dir', dest, '--key-file', key, '--reserve', '64MiB', '--json', '--allow-fault-injection']);
     const end = Date.now() + 20_000;
     while (!rx.stdout().includes('\n')) {
       if (Date.now() > end || rx.child.exitCode !== null) throw new Error(`migrate-receiver did not start: ${(await rx.done).stderr}`);

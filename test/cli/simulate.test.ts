@@ -53,6 +53,13 @@ describe('migbench simulate', () => {
     [['--vm', 'test/fixtures/vm-missing-size.json'], 'test/fixtures/vm-missing-size.json: files[1].size', 'a size such as 100GiB (the field is missing)'],
     [['--vm', 'test/fixtures/no-such-file.json'], '--vm', 'a readable JSON file'],
     [['--mtu', '100'], '--mtu', 'at least 576'],
+    // Issue 15, item 7: these crashed with a stack trace (exit 1) or were accepted.
+    [['--memory', '99999999PiB'], '--memory', 'at most 2^53 - 1 bytes'],
+    [['--memory', '8PiB'], '--memory', 'at most 2^53 - 1 bytes'],
+    [['--memory', '5TiB'], '--memory', 'at most 4TiB of guest memory'],
+    [['--memory', '8Gb'], '--memory', 'did you mean 8GB or 8GiB?'],
+    [['--mtu', '100000'], '--mtu', 'at most 9216'],
+    [['--link-rate', '1gbit/s'], '--link-rate', 'did you mean 1Gbit/s?'],
     [['--workload', 'custom', '--dirty-rate', '1000pages/s', '--working-set', '9GiB'], '--working-set', 'no larger than the memory'],
   ])('rejects bad input %j with exit 2 naming the flag and the expected form', async (args, flag, form) => {
     const r = await cli('simulate', ...args);

@@ -12,7 +12,7 @@ describe('parseSize', () => {
     expect(parseSize('4096')).toBe(4096);
     expect(parseSize('10pages')).toBe(10 * PAGE_SIZE);
     expect(parseSize('1TiB')).toBe(2 ** 40);
-    expect(parseSize(' 2 gib ')).toBe(2 * 2 ** 30);
+    expect(parseSize(' 2 GiB ')).toBe(2 * 2 ** 30);
   });
   it('rejects words and unknown units with the expected form', () => {
     for (const bad of ['eight', '8XB', '', '-1GiB', 'GiB', '1e400GiB']) {

@@ -11,7 +11,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { serveEndpoint } from '../../drivers/real/serve.js';
-import { InputError } from '../../errors.js';
+import { totalmem } from 'node:os';
+import { InputError, MigbenchError } from '../../errors.js';
+import { formatBytes } from '../../units/index.js';
 import { parseEndpoints } from '../../transport/tcp/address.js';
 import { KEY_ENV, loadKey } from '../../transport/tcp/auth.js';
 import { sizeFlag } from '../flags.js';
@@ -24,6 +26,7 @@ interface Flags {
   insecure?: boolean;
   maxMemory?: string;
   reserve?: string;
+  allowFaultInjection?: boolean;
   json?: boolean;
   quiet?: boolean;
   supervise: boolean;
@@ -38,9 +41,10 @@ export function registerMigrateReceiver(program: Command, io: Io): void {
     .option('--dir <dir>', "directory for the migrated VMs' files (configuration and disk images)")
     .option('--key-file <file>', `pre-shared key file (or the ${KEY_ENV} environment variable)`)
     .option('--insecure', 'run without a key; only on loopback addresses')
-    .option('--max-memory <size>', 'largest guest memory accepted', '64GiB')
+    .option('--max-memory <size>', "largest guest memory accepted (default: 75% of this host's memory)")
     .option('--reserve <size>', 'memory kept zeroed and faulted in for incoming VMs (else each page faults in as its data arrives)', '0')
     .option('--no-supervise', 'run the endpoint in this process (no restart after a crash)')
+    .option('--allow-fault-injection', "test only: obey the source's --fault requests (crash this receiver, fail its disk writes)")
     .option('--stdin-lifeline', 'exit when standard input closes (used when `migrate` starts a local receiver)')
     .option('--quiet', 'log nothing to stderr')
     .option('--json', 'print {"listening": [...]} on stdout once listening')
@@ -57,7 +61,12 @@ export function registerMigrateReceiver(program: Command, io: Io): void {
       }
       const key = loadKey({ ...(o.keyFile !== undefined ? { keyFile: o.keyFile } : {}), env: process.env });
       if (!key && !o.insecure) throw new InputError({ source: '--key-file', expected: `a pre-shared key file (or ${KEY_ENV}), or --insecure on loopback` });
-      const maxMemory = sizeFlag('--max-memory', o.maxMemory ?? '64GiB', 4096);
+      // Guest memory is held in this host's memory: never more than it has (a larger VM ran it out of memory).
+      const hostLimit = Math.floor(0.75 * totalmem());
+      const maxMemory = o.maxMemory !== undefined ? sizeFlag('--max-memory', o.maxMemory, 4096) : hostLimit;
+      if (maxMemory > totalmem()) throw new InputError({ source: '--max-memory', expected: `at most this host's memory (${formatBytes(totalmem())})`, got: o.maxMemory });
+      const reserve = sizeFlag('--reserve', o.reserve ?? '0', 0);
+      if (reserve > maxMemory) throw new InputError({ source: '--reserve', expected: `at most --max-memory (${formatBytes(maxMemory)})`, got: o.reserve });
       if (o.supervise) return supervise(io, o);
       await serveEndpoint({
         listen,
@@ -65,7 +74,8 @@ export function registerMigrateReceiver(program: Command, io: Io): void {
         insecure: Boolean(o.insecure),
         dir,
         maxMemory,
-        reserve: sizeFlag('--reserve', o.reserve ?? '0', 0),
+        reserve,
+        allowFaultInjection: Boolean(o.allowFaultInjection),
         json: Boolean(o.json),
         stdinLifeline: Boolean(o.stdinLifeline),
         out: (t) => io.out(t),
@@ -80,6 +90,7 @@ export function registerMigrateReceiver(program: Command, io: Io): void {
 async function supervise(io: Io, o: Flags): Promise<void> {
   let args = process.argv.slice(2).filter((a) => a !== '--supervise');
   let stopping = false;
+  let listening = false;
   let child: ChildProcess | undefined;
   const stop = () => {
     stopping = true;
@@ -92,15 +103,26 @@ async function supervise(io: Io, o: Flags): Promise<void> {
     // The endpoint reports the addresses it bound: a restart listens on the same ports (port 0 resolved).
     child.on('message', (m: { type?: string; listening?: string[] }) => {
       if (m.type !== 'listening' || !m.listening) return;
+      listening = true;
       const i = args.findIndex((a) => a === '--listen' || a.startsWith('--listen='));
       if (i >= 0) args = [...args.slice(0, i), `--listen=${m.listening.join(',')}`, ...args.slice(args[i] === '--listen' ? i + 2 : i + 1)];
     });
     const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child!.once('exit', (code, signal) => r({ code, signal })));
-    if (stopping || exit.signal === null) {
-      if (exit.code && !stopping) process.exitCode = exit.code;
+    if (stopping) return;
+    if (exit.signal === null) {
+      // It exited by itself: it could not start (port in use, an address not on this host, bad input: it
+      // printed why) or failed later. Exit with its code, as the unsupervised endpoint would.
+      if (exit.code) throw new ChildExit(exit.code, listening ? `the endpoint exited with code ${exit.code}` : `the endpoint could not start (exit ${exit.code})`);
       return;
     }
     if (!o.quiet) io.err(`migbench migrate-receiver: the endpoint died (${exit.signal}); restarting (${restarts + 1})\n`);
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The supervised endpoint's own exit code, kept: 2 for bad input, 3 for a transport failure, 1 otherwise. */
+class ChildExit extends MigbenchError {
+  constructor(code: number, message: string) {
+    super(code === 2 ? 'E_INPUT' : code === 3 ? 'E_TRANSPORT' : 'E_IO', message);
   }
 }

@@ -93,45 +93,73 @@ export function registerSend(program: Command, io: Io): void {
         ...(o.rate !== undefined ? { rate: rateFlag('--rate', o.rate) } : {}),
       };
       const pattern = o.file === undefined ? new PatternSource(intFlag('--seed', o.seed, 0)) : undefined;
-      const hashing = sha256InWorker(pattern ? { pattern } : { path: o.file! }, size);
+      // The hash runs beside the transfer; a failed transfer stops it (a 64 GiB stream hashes for ~40 s).
+      const stopHashing = new AbortController();
+      const hashing = sha256InWorker(pattern ? { pattern } : { path: o.file! }, size, stopHashing.signal);
       hashing.catch(() => undefined);
-      const s = await SenderSession.open(opts);
+      let s: SenderSession | undefined;
       let result: CommitResult;
       let commitSeconds: number;
+      let sha: string;
       try {
+        s = await SenderSession.open(opts);
         s.on('channel-failed', (e: { channel: number; reason: string }) => io.err(`migbench send: channel ${e.channel} failed: ${e.reason}; its chunks go to the other channels\n`));
-        if (pattern) {
-          for (let off = 0; off < size; off += BLOCK) await s.write(off, pattern.view(off, Math.min(BLOCK, size - off)));
-        } else {
-          const fh = await open(o.file!, 'r');
-          try {
-            for (let off = 0; off < size; ) {
-              const buf = Buffer.allocUnsafe(Math.min(BLOCK, size - off));
-              const { bytesRead } = await fh.read(buf, 0, buf.length, off);
-              if (bytesRead <= 0) throw new InputError({ source: '--file', expected: 'a file that does not shrink while it is sent', got: o.file });
-              await s.write(off, buf.subarray(0, bytesRead));
-              off += bytesRead;
-            }
-          } finally {
-            await fh.close();
-          }
-        }
+        await sendStream(s, size, pattern, o.file);
         await s.flush();
         const t = performance.now();
         result = await s.commit(await hashing);
         commitSeconds = (performance.now() - t) / 1000;
+        sha = (await hashing).toString('hex');
+      } catch (e) {
+        stopHashing.abort();
+        // --json prints one object whatever happens: here the failure, with what was acknowledged.
+        if (o.json) io.out(`${JSON.stringify(failureJson(e, s?.stats()))}\n`);
+        throw e;
       } finally {
-        s.close();
+        s?.close();
       }
       const st = s.stats();
-      const sha = (await hashing).toString('hex');
       if (o.json) io.out(`${JSON.stringify(toJson(st, result, sha, commitSeconds))}\n`);
       else io.out(human(st, result, sha, commitSeconds));
       if (result.status === 'unchecked') io.err(`migbench send: not verified: ${result.reason}\n`);
+      if (result.status === 'failed') throw new MigbenchError('E_TRANSPORT', `the receiver failed: ${result.reason}`);
       if (result.status === 'mismatch' || result.status === 'incomplete') {
         throw new MigbenchError('E_TRANSPORT', `verification failed (${result.status}): ${result.reason}`);
       }
     });
+}
+
+async function sendStream(s: SenderSession, size: number, pattern: PatternSource | undefined, file: string | undefined): Promise<void> {
+  if (pattern) {
+    for (let off = 0; off < size; off += BLOCK) await s.write(off, pattern.view(off, Math.min(BLOCK, size - off)));
+    return;
+  }
+  const fh = await open(file!, 'r');
+  try {
+    for (let off = 0; off < size; ) {
+      const buf = Buffer.allocUnsafe(Math.min(BLOCK, size - off));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, off);
+      if (bytesRead <= 0) throw new InputError({ source: '--file', expected: 'a file that does not shrink while it is sent', got: file });
+      await s.write(off, buf.subarray(0, bytesRead));
+      off += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The --json object of a transfer that failed (nothing verified): the error, and what was acknowledged. */
+function failureJson(e: unknown, st: SenderStats | undefined) {
+  const err = e instanceof MigbenchError ? { code: e.code, message: e.message } : { code: 'E_INTERNAL', message: (e as Error).message };
+  return {
+    bytes: st?.bytesAcked ?? 0,
+    seconds: st?.seconds ?? 0,
+    channels: (st?.channels ?? []).map((c) => ({ id: c.id, to: c.target, bind: c.localAddress, bytes: c.bytesAcked, failed: c.failure !== null, failure: c.failure })),
+    status: 'failed',
+    verified: false,
+    reason: err.message,
+    error: err,
+  };
 }
 
 function toJson(st: SenderStats, r: CommitResult, sha: string, commitSeconds: number) {

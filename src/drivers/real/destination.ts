@@ -56,7 +56,7 @@ export class DestinationControl {
       mkdirSync(dir, { recursive: true });
       const reserve = o.destReserve ?? true;
       ctx.measured.dest_memory_reserved = reserve;
-      this.receiver = await LocalReceiver.spawn(dir, undefined, reserve ? ctx.ramBytes : 0);
+      this.receiver = await LocalReceiver.spawn(dir, undefined, reserve ? ctx.ramBytes : 0, ctx.s.faults.length > 0);
       this.key = this.receiver.key;
       this.receiver.onExit((e) => ctx.fail('dest_crash', `the destination process died (${e.signal ?? `exit ${e.code}`})`));
     }

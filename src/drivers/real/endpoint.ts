@@ -46,8 +46,17 @@ export interface EndpointOptions {
    * A migration whose memory fits takes it; 0: each VM's memory is faulted in as its data arrives.
    */
   reserve?: number;
+  /**
+   * Obey the source's `fault` requests (crash this process, fail the disk writes). A test-only switch
+   * (`migrate-receiver --allow-fault-injection`; the local receiver `migrate` starts for a run with
+   * faults): otherwise any key holder could kill the destination. Without it a request is refused and logged.
+   */
+  allowFaultInjection?: boolean;
   log?: (line: string) => void;
 }
+
+/** What a source is told when it asks a destination without the test-only switch to inject a fault. */
+export const NO_FAULT_INJECTION = 'this destination does not allow fault injection (a test-only switch: start migrate-receiver with --allow-fault-injection)';
 
 export class MigrationEndpoint extends EventEmitter {
   private readonly receiver: Receiver;
@@ -160,6 +169,12 @@ export class MigrationEndpoint extends EventEmitter {
       case 'hello':
         return this.hello(s, sink, req, bin, send);
       case 'fault':
+        if (!this.o.allowFaultInjection) {
+          this.log(`refused a fault-injection request (${String(req.kind)}): started without --allow-fault-injection`);
+          // Also unsolicited: a source that does not wait for the reply (a crash request) still learns it.
+          send({ t: 'error', cause: 'dest_refused', message: NO_FAULT_INJECTION });
+          throw withCause(new Error(NO_FAULT_INJECTION), 'dest_refused');
+        }
         if ('on' in req) {
           this.onResume = req.kind;
           this.log(`armed: ${req.kind} when the resume request arrives (test fault)`);
@@ -265,8 +280,12 @@ export class MigrationEndpoint extends EventEmitter {
     }
     const cur = this.current;
     if (cur && cur.state === 'setup' && cur.session && !cur.session.ended) throw new Error(`busy with migration ${cur.id}`);
-    cur?.sink.release();
     const names = vmFiles(vm, disk > 0);
+    // A VM of that name is here already (a completed migration's files): refuse before anything is written.
+    // Its files must never be listed in this migration's marker, or the rollback would delete them.
+    const present = this.filesOf(vm);
+    if (present.length > 0) throw new Error(`VM ${vm} already exists on this destination (${present.join(', ')}); a migration needs a new id`);
+    cur?.sink.release();
     const m: Migration = {
       id,
       vm,

@@ -1,7 +1,9 @@
 // What a real migration is given, what it measured besides the result record, and the checks of its
 // inputs that the real engine adds to the scenario's own.
 
+import { totalmem } from 'node:os';
 import { InputError } from '../../errors.js';
+import { formatBytes } from '../../units/index.js';
 import type { RealGuest } from '../../guest/real/guest.js';
 import type { MigrationResult } from '../../result.js';
 import type { Scenario } from '../../scenario.js';
@@ -125,6 +127,18 @@ export function checkRealScenario(o: RealOptions): void {
     throw new InputError({ source: '--mode', expected: 'cluster (memory; the files stay) or shared-nothing (memory and a disk image) for the real engine', got: s.mode });
   }
   if (s.memoryBytes % 4096 !== 0 || s.memoryBytes < 1 << 20) throw new InputError({ source: '--memory', expected: 'a whole number of 4 KiB pages, at least 1MiB', got: s.memoryBytes });
+  // The guest's memory is real here (and a local destination holds a second copy): never more than this
+  // host has, or the run ends in the kernel's OOM killer.
+  const copies = o.to ? 1 : 2;
+  const host = totalmem();
+  if (s.memoryBytes * copies > 0.75 * host) {
+    const most = Math.floor((0.75 * host) / copies / 2 ** 20) * 2 ** 20;
+    throw new InputError({
+      source: '--memory',
+      expected: `at most ${formatBytes(most)} on this host (${formatBytes(host)} of memory; ${o.to ? 'the guest' : 'the guest and its local destination'} may use 75% of it)`,
+      got: formatBytes(s.memoryBytes),
+    });
+  }
   if (s.timing.configBytes > MAX_PIECE) throw new InputError({ source: '--config-size', expected: `at most ${MAX_PIECE} bytes for the real engine (it travels in one control message)`, got: s.timing.configBytes });
   if (s.vm.source !== '--disk') throw new InputError({ source: '--vm', expected: 'no VM spec: the real engine moves one disk image (--disk)', got: s.vm.source });
   const channels = o.channels ?? 4;

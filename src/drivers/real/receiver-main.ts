@@ -1,5 +1,5 @@
-// The destination `migrate` starts on loopback: `node receiver-main.js DIR [RESERVE_BYTES]`, the key in
-// MIGBENCH_KEY.
+// The destination `migrate` starts on loopback: `node receiver-main.js DIR [RESERVE_BYTES]
+// [--allow-fault-injection]`, the key in MIGBENCH_KEY. The switch is given only for a run with faults.
 // Listens on 127.0.0.1 (a free port), prints {"listening": [...]}, exits when its standard input closes.
 
 import { loadKey } from '../../transport/tcp/auth.js';
@@ -20,6 +20,7 @@ await serveEndpoint({
   key,
   dir,
   reserve: Number(process.argv[3] ?? 0) || 0,
+  allowFaultInjection: process.argv.includes('--allow-fault-injection'),
   json: true,
   stdinLifeline: true,
   out: (t) => void process.stdout.write(t),

@@ -5,7 +5,7 @@
 // derives its own channel key that signs the control frames (commit, control messages, fences).
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { InputError, MigbenchError } from '../../errors.js';
 import { ProtocolError, type FrameHeader } from './frame.js';
 
@@ -37,11 +37,7 @@ export function loadKey(opts: { keyFile?: string; env?: Readonly<Record<string, 
   let source: string;
   if (opts.keyFile !== undefined) {
     source = '--key-file';
-    try {
-      key = readFileSync(opts.keyFile);
-    } catch (e) {
-      throw new InputError({ source, expected: 'a readable file holding the pre-shared key', got: opts.keyFile, detail: (e as Error).message });
-    }
+    key = readKeyFile(opts.keyFile);
     let end = key.length;
     while (end > 0 && (key[end - 1] === 0x0a || key[end - 1] === 0x0d || key[end - 1] === 0x20 || key[end - 1] === 0x09)) end--;
     key = key.subarray(0, end);
@@ -55,6 +51,39 @@ export function loadKey(opts: { keyFile?: string; env?: Readonly<Record<string, 
     throw new InputError({ source, expected: `a key of at least ${MIN_KEY_BYTES} bytes (e.g. \`openssl rand -hex 32\`)`, detail: `got ${key.length} bytes` });
   }
   return key;
+}
+
+/** Largest key file read (a key is 16 bytes or more; an hex-encoded 256-bit key is 64). */
+export const MAX_KEY_FILE_BYTES = 4096;
+
+/**
+ * A key file's bytes: a regular file of at most MAX_KEY_FILE_BYTES, opened without blocking (a FIFO or a
+ * device such as /dev/zero is refused at once instead of blocking or being read without end).
+ */
+function readKeyFile(path: string): Buffer {
+  const source = '--key-file';
+  const expected = `a readable regular file of at most ${MAX_KEY_FILE_BYTES} bytes holding the pre-shared key`;
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (e) {
+    throw new InputError({ source, expected, got: path, detail: (e as Error).message });
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new InputError({ source, expected, got: path, detail: 'not a regular file' });
+    if (st.size > MAX_KEY_FILE_BYTES) throw new InputError({ source, expected, got: path, detail: `${st.size} bytes` });
+    const buf = Buffer.alloc(MAX_KEY_FILE_BYTES + 1);
+    let n = 0;
+    for (let r = 1; r > 0 && n < buf.length; n += r) r = readSync(fd, buf, n, buf.length - n, null);
+    if (n > MAX_KEY_FILE_BYTES) throw new InputError({ source, expected, got: path, detail: 'it grew while read' });
+    return buf.subarray(0, n);
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError({ source, expected, got: path, detail: (e as Error).message });
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export type AuthMode = 'new' | 'bind';

@@ -57,8 +57,14 @@ export function decodeCommit(b: Buffer): Commit {
  * incomplete: some byte of [0, size) never arrived. unchecked: the sink keeps no data (discard) or the
  * sender sent no hash; every byte arrived with a good CRC but the SHA-256 was not compared.
  */
-export type CommitStatus = 'verified' | 'mismatch' | 'incomplete' | 'unchecked';
-const STATUS: CommitStatus[] = ['verified', 'mismatch', 'incomplete', 'unchecked'];
+/** `failed`: every byte arrived but the receiver could not keep the stream (a failed fsync or rename); the reason says why. */
+export type CommitStatus = 'verified' | 'mismatch' | 'incomplete' | 'unchecked' | 'failed';
+
+/** ERROR flags. REFUSED: the handshake was refused for a reason other than the key (resources, policy). */
+export const ERROR_REFUSED = 1;
+/** SESSION_FAILED: the receiver abandoned the whole session (its storage failed): no failover can help. */
+export const ERROR_SESSION_FAILED = 2;
+const STATUS: CommitStatus[] = ['verified', 'mismatch', 'incomplete', 'unchecked', 'failed'];
 
 export interface CommitResult {
   status: CommitStatus;

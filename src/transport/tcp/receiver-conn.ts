@@ -7,8 +7,8 @@ import type { Socket } from 'node:net';
 import { FrameReader } from './frame-reader.js';
 import { encodeFrame, FrameType, NO_SESSION, ProtocolError, type DecodeLimits, type FrameHeader } from './frame.js';
 import { channelKey, encodeAuthOk, openSigned, parseAuthRequest, serverProof, signBody, verifyAuthRequest, type AuthRequest } from './auth.js';
-import { ACK_CONTROL, ACK_DATA, decodeCommit, decodeSeqs, decodeU16, encodeCommitResult, encodeSeqs, encodeU16 } from './messages.js';
-import type { ReceiverSession, SessionChannel } from './receiver-session.js';
+import { ACK_CONTROL, ACK_DATA, decodeCommit, decodeSeqs, decodeU16, encodeCommitResult, encodeSeqs, encodeU16, ERROR_REFUSED, ERROR_SESSION_FAILED } from './messages.js';
+import { RefusedError, type ReceiverSession, type SessionChannel } from './receiver-session.js';
 
 /** What a connection needs from its receiver. */
 export interface ConnHost {
@@ -18,12 +18,18 @@ export interface ConnHost {
   /** Bytes read from all channels but not yet written by an asynchronous sink. */
   pendingTotal: number;
   readonly totalWindow: number;
+  /** Channel indexes run from 0 to maxChannels - 1. */
+  readonly maxChannels: number;
   /** Create a session (auth mode "new") or find one to bind to; throws a ProtocolError to refuse. */
   openSession(req: AuthRequest): Promise<ReceiverSession>;
   findSession(id: string): ReceiverSession | undefined;
   closed(conn: Conn, reason: string, code: string): void;
+  /** The channel proved the key (its handshake timer stops; it leaves the unauthenticated limits). */
+  authenticated(conn: Conn): void;
   /** The channel authenticated and joined its session. */
   bound(conn: Conn): void;
+  /** The channel that asked for session `s` closed before joining it: end `s` if no channel ever did. */
+  unjoined(s: ReceiverSession): void;
   resumeAll(): void;
 }
 
@@ -42,7 +48,6 @@ export class Conn implements SessionChannel {
   private pending = 0;
   private readonly writes = new Set<Promise<void>>();
   private ackTimer: NodeJS.Immediate | undefined;
-  private handshakeTimer: NodeJS.Timeout | undefined;
   paused = false;
   bytes = 0;
 
@@ -50,11 +55,9 @@ export class Conn implements SessionChannel {
     readonly socket: Socket,
     readonly remote: string,
     private readonly host: ConnHost,
-    handshakeTimeout: number,
   ) {
+    // The handshake timeout runs in the receiver, from the TCP accept (before any TLS handshake).
     this.reader = new FrameReader(this, { ...PREAUTH_LIMITS });
-    this.handshakeTimer = setTimeout(() => this.close('no authentication within the handshake timeout', 'handshake-timeout'), handshakeTimeout * 1000);
-    this.handshakeTimer.unref();
     socket.write(encodeFrame({ type: FrameType.CHALLENGE, flags: 0, session: NO_SESSION, channel: 0, seq: 0, offset: 0 }, this.nonce));
   }
 
@@ -141,6 +144,8 @@ export class Conn implements SessionChannel {
         this.writes.delete(p);
         this.pending -= h.length;
         this.host.pendingTotal -= h.length;
+        // A failed write (ENOSPC, EIO) dooms the session, not just this channel: tell the sender why.
+        s.fail(`the receiver could not write the stream: ${e.message}`);
         this.close(`sink write failed: ${e.message}`, 'io');
       },
     );
@@ -172,7 +177,10 @@ export class Conn implements SessionChannel {
         const c = decodeCommit(openSigned(this.chKey!, h, payload));
         void s.commit(c).then(
           (r) => this.sendSigned(FrameType.COMMIT_RESULT, h.seq, encodeCommitResult(r)),
-          (e: Error) => this.close(`commit failed: ${e.message}`, 'io'),
+          (e: Error) => {
+            this.send(FrameType.ERROR, ERROR_SESSION_FAILED, 0, Buffer.from(`commit failed: ${e.message}`));
+            this.close(`commit failed: ${e.message}`, 'io');
+          },
         );
         return;
       }
@@ -196,15 +204,25 @@ export class Conn implements SessionChannel {
       this.send(FrameType.ERROR, 0, 0, Buffer.from('authentication failed'), true);
       throw new ProtocolError('unauthenticated', 'authentication failed: bad proof of the pre-shared key');
     }
+    if (req.channel >= this.host.maxChannels) {
+      const why = `channel index ${req.channel} is outside 0-${this.host.maxChannels - 1}`;
+      this.send(FrameType.ERROR, 0, 0, Buffer.from(why), true);
+      throw new ProtocolError('bad-field', why);
+    }
+    if (req.mode === 'new' && req.declaredSize === 0) {
+      const why = 'a declared stream size of 0 bytes (a session carries at least one byte)';
+      this.send(FrameType.ERROR, 0, 0, Buffer.from(why), true);
+      throw new ProtocolError('bad-field', why);
+    }
     this.state = 'binding';
     // Authenticated: creating the session's sink may take a while (a large memory sink is prefaulted).
-    clearTimeout(this.handshakeTimer);
+    this.host.authenticated(this);
     this.host
       .openSession(req)
       .then((s) => {
-        if (this.state === 'closed') return;
+        // Gone while its session was being made: a new session nobody joined must not hold its sink.
+        if (this.state === 'closed') return this.host.unjoined(s);
         if (s.channels.has(req.channel)) throw new ProtocolError('bad-field', `channel ${req.channel} is already bound to session ${s.id}`);
-        clearTimeout(this.handshakeTimer);
         this.session = s;
         this.channel = req.channel;
         this.chKey = channelKey(this.host.key, this.nonce, req.clientNonce, s.id, req.channel);
@@ -221,8 +239,9 @@ export class Conn implements SessionChannel {
         this.maybeResume();
       })
       .catch((e: Error) => {
-        const reason = e instanceof ProtocolError ? e.reason : 'error';
-        this.send(FrameType.ERROR, 0, 0, Buffer.from(e.message), true);
+        const refused = e instanceof RefusedError;
+        const reason = e instanceof ProtocolError ? e.reason : refused ? 'refused' : 'error';
+        this.send(FrameType.ERROR, refused ? ERROR_REFUSED : 0, 0, Buffer.from(e.message), true);
         this.close(`binding refused: ${e.message}`, reason);
       });
   }
@@ -264,10 +283,15 @@ export class Conn implements SessionChannel {
     return Promise.all([...this.writes]).then(() => undefined);
   }
 
+  /** The session failed at the receiver: say so (the sender fails the session at once), then close. */
+  failSession(reason: string): void {
+    this.send(FrameType.ERROR, ERROR_SESSION_FAILED, 0, Buffer.from(reason));
+    this.close(`session failed: ${reason}`, 'io');
+  }
+
   close(reason: string, code: string): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    clearTimeout(this.handshakeTimer);
     if (this.ackTimer) clearImmediate(this.ackTimer);
     // Let a queued ERROR frame go out, then drop the connection.
     this.socket.end();

@@ -2,6 +2,7 @@
 // directions and the final commit. Channels (receiver.ts) feed it; it never touches sockets itself.
 
 import { EventEmitter } from 'node:events';
+import { MigbenchError } from '../../errors.js';
 import { Coverage, type Sink } from './sinks.js';
 import type { CommitResult, Commit } from './messages.js';
 
@@ -11,9 +12,22 @@ export interface SessionChannel {
   readonly alive: boolean;
   /** Send a signed control frame; false when the channel cannot send. */
   sendControl(seq: number, body: Buffer): boolean;
+  /** Tell the sender the whole session failed (ERROR flagged ERROR_SESSION_FAILED), then close. */
+  failSession(reason: string): void;
   /** Resolves when every write this channel started has reached the sink. */
   drainWrites(): Promise<void>;
   close(reason: string, code: string): void;
+}
+
+/**
+ * The receiver refuses a session for want of resources or by policy (memory budget, output file busy or
+ * present, stream too large): the sender gets an ERROR frame flagged ERROR_REFUSED with this message, and
+ * reports it as a refusal (not an authentication failure).
+ */
+export class RefusedError extends MigbenchError {
+  constructor(message: string) {
+    super('E_TRANSPORT', message);
+  }
 }
 
 export interface CommitReport {
@@ -48,6 +62,8 @@ export class ReceiverSession extends EventEmitter {
   private nextControlSeq = 1;
   private readonly outControls = new Map<number, { body: Buffer; via: number | undefined; resolve: () => void; reject: (e: Error) => void }>();
   ended = false;
+  /** Why the receiver abandoned the session (a failed write), if it did. */
+  failure: string | undefined;
 
   constructor(
     readonly id: string,
@@ -118,23 +134,34 @@ export class ReceiverSession extends EventEmitter {
     await Promise.all([...this.channels.values()].map((ch) => ch.drainWrites()));
     const covered = this.coverage.covered(this.size);
     let result: CommitResult;
-    if (c.size !== this.size) {
-      result = { status: 'mismatch', sha256: null, covered, written: this.written, reason: `commit size ${c.size} differs from the declared ${this.size}` };
-    } else if (covered !== this.size) {
-      result = { status: 'incomplete', sha256: null, covered, written: this.written, reason: `${this.size - covered} of ${this.size} bytes never arrived` };
-    } else {
-      const digest = await this.sink.digest(this.size);
-      if (digest === null) {
-        result = { status: 'unchecked', sha256: null, covered, written: this.written, reason: 'the receiver discards data, so it cannot hash it; every byte arrived with a good CRC-32C' };
-      } else if (c.sha256 === null) {
-        result = { status: 'unchecked', sha256: digest, covered, written: this.written, reason: 'the sender sent no SHA-256' };
-      } else if (digest.equals(c.sha256)) {
-        result = { status: 'verified', sha256: digest, covered, written: this.written, reason: 'SHA-256 matches' };
+    let finished = false;
+    try {
+      if (this.failure !== undefined) {
+        result = { status: 'failed', sha256: null, covered, written: this.written, reason: this.failure };
+      } else if (c.size !== this.size) {
+        result = { status: 'mismatch', sha256: null, covered, written: this.written, reason: `commit size ${c.size} differs from the declared ${this.size}` };
+      } else if (covered !== this.size) {
+        result = { status: 'incomplete', sha256: null, covered, written: this.written, reason: `${this.size - covered} of ${this.size} bytes never arrived` };
       } else {
-        result = { status: 'mismatch', sha256: digest, covered, written: this.written, reason: 'SHA-256 differs from the sender\'s' };
+        const digest = await this.sink.digest(this.size);
+        if (digest === null) {
+          result = { status: 'unchecked', sha256: null, covered, written: this.written, reason: 'the receiver discards data, so it cannot hash it; every byte arrived with a good CRC-32C' };
+        } else if (c.sha256 === null) {
+          result = { status: 'unchecked', sha256: digest, covered, written: this.written, reason: 'the sender sent no SHA-256' };
+        } else if (digest.equals(c.sha256)) {
+          result = { status: 'verified', sha256: digest, covered, written: this.written, reason: 'SHA-256 matches' };
+        } else {
+          result = { status: 'mismatch', sha256: digest, covered, written: this.written, reason: 'SHA-256 differs from the sender\'s' };
+        }
       }
+      finished = true;
+      await this.sink.finish(result.status === 'verified' || result.status === 'unchecked');
+    } catch (e) {
+      // Reading the stream back or keeping it failed (ENOSPC on fsync, a failed rename): the sender is
+      // told, with the receiver's reason, instead of losing the channel without a word.
+      if (!finished) await this.sink.finish(false).catch(() => undefined);
+      result = { status: 'failed', sha256: null, covered, written: this.written, reason: `the receiver could not keep the stream: ${(e as Error).message}` };
     }
-    await this.sink.finish(result.status === 'verified' || result.status === 'unchecked');
     this.result = result;
     const now = process.hrtime.bigint();
     const report: CommitReport = {
@@ -154,6 +181,18 @@ export class ReceiverSession extends EventEmitter {
     };
     this.emit('commit', report);
     return result;
+  }
+
+  /**
+   * The receiver cannot go on with this session (its sink failed a write): every channel is told why with
+   * an ERROR frame that fails the whole session at the sender (no failover: another channel would fail
+   * the same way), then closed; the sink's partial data is thrown away when the last channel is gone.
+   */
+  fail(reason: string): void {
+    if (this.failure !== undefined || this.ended) return;
+    this.failure = reason;
+    if (this.committing) return; // the commit's result reports it
+    for (const ch of [...this.channels.values()]) ch.failSession(reason);
   }
 
   /** The last channel closed: abandon an uncommitted session. */

@@ -9,6 +9,7 @@ import { formatEndpoint, type Endpoint } from './address.js';
 import { AuthError, channelKey, makeAuthRequest, parseAuthOk, serverProof, signBody, tlsPsk, type AuthMode, type AuthOk } from './auth.js';
 import { FrameReader } from './frame-reader.js';
 import { encodeFrame, FrameType, HEADER_SIZE, NO_SESSION, ProtocolError, writeHeader, type FrameHeader } from './frame.js';
+import { ERROR_REFUSED } from './messages.js';
 import { TokenBucket } from './token-bucket.js';
 
 export interface ChannelTarget extends Endpoint {
@@ -102,7 +103,11 @@ export class SenderChannel {
             this.onFrame(this, h, payload);
             return;
           }
-          if (h.type === FrameType.ERROR) return fail(new AuthError(`${this.label}: refused: ${payload.toString('utf8')}`));
+          if (h.type === FrameType.ERROR) {
+            // Refused for resources or policy (ERROR_REFUSED), or because of the key (anything else).
+            const why = `${this.label}: refused: ${payload.toString('utf8')}`;
+            return fail(h.flags & ERROR_REFUSED ? new MigbenchError('E_TRANSPORT', why) : new AuthError(why));
+          }
           if (h.type === FrameType.CHALLENGE && !nonce) {
             if (payload.length !== 32) throw new ProtocolError('bad-field', 'CHALLENGE nonce must be 32 bytes');
             nonce = payload;

@@ -8,7 +8,7 @@ import { MigbenchError, StateError } from '../../errors.js';
 import { AllChannelsLostError, Striper, type Assignment, type StripePolicy } from '../striper.js';
 import { INSECURE_KEY, openSigned } from './auth.js';
 import { FrameType, ProtocolError, type FrameHeader } from './frame.js';
-import { ACK_CONTROL, ACK_DATA, decodeCommitResult, decodeSeqs, decodeU16, encodeCommit, encodeSeqs, encodeU16, type CommitResult } from './messages.js';
+import { ACK_CONTROL, ACK_DATA, decodeCommitResult, decodeSeqs, decodeU16, encodeCommit, encodeSeqs, encodeU16, ERROR_SESSION_FAILED, type CommitResult } from './messages.js';
 import { SenderChannel, type ChannelTarget } from './sender-channel.js';
 import { CrcPool } from './crc-pool.js';
 
@@ -350,6 +350,8 @@ export class SenderSession extends EventEmitter {
           return;
         }
         case FrameType.ERROR:
+          // The receiver abandoned the session (its storage failed): no other channel can help.
+          if (h.flags & ERROR_SESSION_FAILED) return this.failSession(`the receiver failed the session: ${payload.toString('utf8')}`);
           this.failChannel(ch, `the receiver closed the channel: ${payload.toString('utf8')}`);
           return;
         default:
@@ -441,8 +443,15 @@ export class SenderSession extends EventEmitter {
     this.pump();
   }
 
-  private fail(err: AllChannelsLostError, why: string): void {
-    err.message = `${err.message}: ${why}`;
+  /** The receiver failed the whole session: every channel closes, everything waiting is rejected. */
+  private failSession(message: string): void {
+    if (this.closed || this.failure) return;
+    for (const c of this.channels) if (c.alive) c.close(message);
+    this.fail(new MigbenchError('E_TRANSPORT', message));
+  }
+
+  private fail(err: MigbenchError, why?: string): void {
+    if (why !== undefined) err.message = `${err.message}: ${why}`;
     this.failure = err;
     clearInterval(this.watchdog);
     for (const w of this.spaceWaiters) w.reject(err);

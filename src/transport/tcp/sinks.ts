@@ -3,7 +3,9 @@
 // or nowhere (discard, for benchmarks). Plus the coverage set that tells whether every byte arrived.
 
 import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { MigbenchError } from '../../errors.js';
 
@@ -58,6 +60,19 @@ export class MemorySink implements Sink {
       }
     }
     if (opts.prefault) for (const seg of this.segments) seg.fill(0);
+  }
+
+  /**
+   * Touch every page now, in slices, yielding to the event loop between them: a receiver preparing a
+   * large session keeps serving the others (touching 8 GiB takes seconds here). Resolves when done.
+   */
+  async prefault(slice = 64 * 2 ** 20): Promise<void> {
+    for (const seg of this.segments) {
+      for (let at = 0; at < seg.length; at += slice) {
+        seg.fill(0, at, Math.min(seg.length, at + slice));
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    }
   }
 
   writePiece(offset: number, piece: Buffer): void {
@@ -123,10 +138,15 @@ export class DiscardSink implements Sink {
   async finish(): Promise<void> {}
 }
 
-/** Positional writes into `path + ".tmp-XXXX"`; renamed to `path` by finish(true), removed by finish(false). */
+/**
+ * Positional writes into `path + ".tmp-<pid>-XXXXXXXX"`; renamed to `path` by finish(true), removed by
+ * finish(false) and when keeping it fails (fsync, rename). The writer's pid in the name lets a later run
+ * tell a crashed writer's leftovers (staleTemps) from a live one's.
+ */
 export class FileSink implements Sink {
   readonly kind = 'file';
   readonly sync = false;
+  private finished = false;
   private constructor(
     readonly path: string,
     readonly tmpPath: string,
@@ -134,13 +154,19 @@ export class FileSink implements Sink {
   ) {}
 
   static async create(path: string, size: number): Promise<FileSink> {
-    const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
+    const tmp = `${path}${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
     let fh: FileHandle;
     try {
       fh = await open(tmp, 'wx+', 0o600);
-      await fh.truncate(size);
     } catch (e) {
       throw new MigbenchError('E_IO', `cannot create ${tmp}: ${(e as Error).message}`, { cause: e });
+    }
+    try {
+      await fh.truncate(size);
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      await unlink(tmp).catch(() => undefined);
+      throw new MigbenchError('E_IO', `cannot size ${tmp} to ${size} bytes: ${(e as Error).message}`, { cause: e });
     }
     return new FileSink(path, tmp, fh);
   }
@@ -171,13 +197,55 @@ export class FileSink implements Sink {
   }
 
   async finish(ok: boolean): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    let err: unknown;
     try {
       if (ok) await this.fh.sync();
-    } finally {
-      await this.fh.close();
+    } catch (e) {
+      err = e;
     }
-    if (ok) await rename(this.tmpPath, this.path);
-    else await unlink(this.tmpPath).catch(() => undefined);
+    await this.fh.close().catch(() => undefined);
+    if (ok && err === undefined) {
+      try {
+        await rename(this.tmpPath, this.path);
+        return;
+      } catch (e) {
+        err = e;
+      }
+    }
+    // Not kept (or keeping it failed): nothing half-written stays behind.
+    await unlink(this.tmpPath).catch(() => undefined);
+    if (err !== undefined) throw new MigbenchError('E_IO', `cannot keep ${this.path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** What FileSink puts between the target's name and the writer's pid in its temporary file's name. */
+export const TMP_MARK = '.tmp-';
+
+/**
+ * Temporary files FileSink left for targets in `dir` (those named `<name>.tmp-<pid>-<hex>`, `names`
+ * limiting the targets when given), split into those of writers no longer running (safe to remove) and
+ * those of a live process (another `serve` writing there now).
+ */
+export function staleTemps(dir: string, names?: readonly string[]): { stale: string[]; live: string[] } {
+  const stale: string[] = [];
+  const live: string[] = [];
+  for (const f of readdirSync(dir)) {
+    const m = /^(.*)\.tmp-(\d+)-[0-9a-f]{8}$/.exec(f);
+    if (!m || (names && !names.includes(m[1]!))) continue;
+    (pidAlive(Number(m[2])) ? live : stale).push(join(dir, f));
+  }
+  return { stale, live };
+}
+
+function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -62,21 +62,27 @@ parentPort.postMessage(h.digest());
 `;
 
 /** SHA-256 of a pattern stream's first `size` bytes, or of a file's, computed on a worker thread (the
- * sender's main thread is busy with CRCs and socket writes). */
-export async function sha256InWorker(src: { pattern: PatternSource } | { path: string }, size: number): Promise<Buffer> {
+ * sender's main thread is busy with CRCs and socket writes). `signal` stops the worker (the transfer
+ * failed: nobody needs the hash) and rejects. */
+export async function sha256InWorker(src: { pattern: PatternSource } | { path: string }, size: number, signal?: AbortSignal): Promise<Buffer> {
   const { Worker } = await import('node:worker_threads');
+  signal?.throwIfAborted();
   const data =
     'pattern' in src
       ? { kind: 'pattern', sab: src.pattern.buf.buffer, period: src.pattern.period, size, block: 4 * 2 ** 20 }
       : { kind: 'file', path: src.path, size, block: 4 * 2 ** 20 };
   const w = new Worker(WORKER, { eval: true, workerData: data });
+  let onAbort: (() => void) | undefined;
   try {
     return await new Promise<Buffer>((resolve, reject) => {
       w.once('message', (d: Uint8Array) => resolve(Buffer.from(d)));
       w.once('error', reject);
       w.once('exit', (code) => reject(new Error(`hash worker exited with code ${code}`)));
+      onAbort = () => reject(new Error('hashing stopped: the transfer failed'));
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   } finally {
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
     void w.terminate();
   }
 }

@@ -82,23 +82,35 @@ describe('receiver hardening', () => {
     await correctClientWorks(rx);
   });
 
-  it('caps connections per address and in total', async () => {
+  it('caps connections per address and in total: a newcomer evicts the oldest unauthenticated one, and is refused only when all are authenticated', async () => {
     rx = await startReceiver({ maxPerAddress: 2, maxConnections: 10 });
+    const challenged = (x: RawClient) => waitFor(() => x.frames.length > 0, 3000, 'the challenge');
     const refused: string[] = [];
     rx.r.on('refused', (e: { reason: string }) => refused.push(e.reason));
     const a = await RawClient.connect(rx.ep);
+    await challenged(a);
     const b = await RawClient.connect(rx.ep);
+    await challenged(b);
+    // A third from the same address: the oldest unauthenticated (a) makes room.
     const c = await RawClient.connect(rx.ep);
-    await c.waitClosed();
-    expect(refused[0]).toMatch(/2 connections from 127.0.0.1/);
-    expect(a.closed || b.closed).toBe(false);
-    a.sock.destroy();
-    await waitFor(() => rx!.r.connectionCount === 1);
+    await challenged(c);
+    await a.waitClosed();
+    expect(rx.closed.find((e) => e.code === 'evicted')?.reason).toMatch(/2 connections from 127\.0\.0\.1/);
+    expect(b.closed || c.closed).toBe(false);
+    // Both authenticated: now a newcomer from that address is refused at accept.
+    await b.auth(KEY);
+    await c.auth(KEY);
     const d = await RawClient.connect(rx.ep);
-    await d.next(FrameType.CHALLENGE);
-    expect(d.closed).toBe(false);
+    await d.waitClosed();
+    expect(refused[0]).toMatch(/2 connections from 127\.0\.0\.1, all authenticated/);
+    expect(b.closed || c.closed).toBe(false);
     b.sock.destroy();
-    d.sock.destroy();
+    await waitFor(() => rx!.r.connectionCount === 1);
+    const e = await RawClient.connect(rx.ep);
+    await challenged(e);
+    expect(e.closed).toBe(false);
+    c.sock.destroy();
+    e.sock.destroy();
   });
 
   it('drops a connection that does not authenticate in time, and one that goes idle', async () => {
