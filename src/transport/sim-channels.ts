@@ -13,6 +13,7 @@
 
 import { StateError } from '../errors.js';
 import { Striper, type StripePolicy } from './striper.js';
+import { CHANNEL_WINDOW, CHUNK_SIZE } from './defaults.js';
 
 export interface SimChannel {
   id: number;
@@ -48,7 +49,7 @@ export interface StripeOptions {
 }
 
 /** The transport's defaults (src/transport/tcp/sender.ts): 1 MiB chunks, an 8 MiB window per channel. */
-export const SIM_STRIPE_DEFAULTS: StripeOptions = { chunkSize: 2 ** 20, window: 8 * 2 ** 20, policy: 'least-loaded' };
+export const SIM_STRIPE_DEFAULTS: StripeOptions = { chunkSize: CHUNK_SIZE, window: CHANNEL_WINDOW, policy: 'least-loaded' };
 
 /** Most chunks the simulator schedules for one transfer. */
 export const SIM_MAX_CHUNKS = 2048;

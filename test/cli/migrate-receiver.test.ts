@@ -110,7 +110,7 @@ describe('migrate-receiver', () => {
     ).done;
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toMatch(/failure \(dest_refused\): this destination does not allow fault injection/);
-    expect(r.stderr).toMatch(/migration rolled back \(dest_refused\): .*0 file\(s\) left on the destination/);
+    expect(r.stderr).toMatch(/migration rolled back \(dest_refused\): .*\(.*does not allow fault injection.*\).*0 file\(s\) left on the destination/);
     expect(readdirSync(d.dir)).toEqual([]);
   }, 120_000);
 

@@ -19,6 +19,7 @@ import { intFlag, rateFlag, sizeFlag } from '../flags.js';
 import type { Io } from '../io.js';
 import { addScenarioOptions, scenarioInputFrom } from '../options.js';
 import { formatResult } from './simulate.js';
+import { MAX_DATA_PAYLOAD } from '../../transport/defaults.js';
 
 /** The scenario options that mean something to the real engine. */
 export const REAL_OPTION_KEYS: readonly OptionKey[] = [
@@ -116,7 +117,7 @@ export function registerMigrate(program: Command, io: Io): void {
     const bind = o.bind !== undefined ? parseAddresses(o.bind, '--bind') : undefined;
     if (bind && bind.length > 1 && bind.length !== (to?.length ?? 1)) throw new InputError({ source: '--bind', expected: 'one address, or one per --to address', got: o.bind });
     const chunkSize = sizeFlag('--chunk', o.chunk, 4096);
-    if (chunkSize > 16 * 2 ** 20) throw new InputError({ source: '--chunk', expected: 'at most 16MiB', got: o.chunk });
+    if (chunkSize > MAX_DATA_PAYLOAD) throw new InputError({ source: '--chunk', expected: `at most ${formatBytes(MAX_DATA_PAYLOAD)} (the receiver's frame limit)`, got: o.chunk });
     // Ctrl-C (or SIGTERM) cancels: a rollback up to the blackout, like a fault. A second one quits at once.
     const interrupt = onInterrupt(
       io,
@@ -153,7 +154,8 @@ export function registerMigrate(program: Command, io: Io): void {
 export function verdict(run: RealRun): string | null {
   const r = run.result;
   if (r.outcome === 'rolled_back') {
-    const why = CAUSES[r.rollback_reason as Cause] ?? r.rollback_reason;
+    const said = run.measured.failure?.message;
+    const why = `${CAUSES[r.rollback_reason as Cause] ?? r.rollback_reason}${said && r.rollback_reason === 'dest_refused' ? ` (${said})` : ''}`;
     const intact = run.measured.source_intact;
     const checks = [intact.memory === null ? null : `memory ${intact.memory ? 'intact' : 'NOT intact'}`, intact.disk === null ? null : `disk ${intact.disk ? 'intact' : 'NOT intact'}`].filter(Boolean).join(', ');
     const broken = r.invariants_ok ? '' : `; BROKEN: ${r.invariant_violations}`;

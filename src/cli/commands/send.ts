@@ -11,6 +11,7 @@ import type { CommitResult } from '../../transport/tcp/messages.js';
 import { formatBytes, formatDuration, formatRate, toGbps } from '../../units/index.js';
 import { durationFlag, intFlag, rateFlag, sizeFlag } from '../flags.js';
 import type { Io } from '../io.js';
+import { MAX_DATA_PAYLOAD } from '../../transport/defaults.js';
 
 interface SendFlags {
   to?: string;
@@ -76,7 +77,7 @@ export function registerSend(program: Command, io: Io): void {
         }
       } else size = sizeFlag('--size', o.size!, 1);
       const chunkSize = sizeFlag('--chunk', o.chunk, 1);
-      if (chunkSize > 16 * 2 ** 20) throw new InputError({ source: '--chunk', expected: 'a size up to 16MiB (the receiver\'s frame limit)', got: o.chunk });
+      if (chunkSize > MAX_DATA_PAYLOAD) throw new InputError({ source: '--chunk', expected: `a size up to ${formatBytes(MAX_DATA_PAYLOAD)} (the receiver's frame limit)`, got: o.chunk });
       const channelsPerTarget = intFlag('--channels-per-address', o.channelsPerAddress, 1, 32);
       if (channelsPerTarget * to.length > 32) throw new InputError({ source: '--channels-per-address', expected: 'at most 32 channels in total (SMB MaxChannelPerSession)', got: channelsPerTarget * to.length });
       const opts = {

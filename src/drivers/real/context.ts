@@ -55,7 +55,13 @@ export class RealContext {
 
   /** A failure the world showed (a lost session, an error from the destination): the core decides. */
   fail(cause: Cause, message: string): void {
-    if (this.deliver?.({ type: 'failure', now: this.now(), cause })) this.log(`failure (${cause}): ${message}`);
+    if (this.deliver?.({ type: 'failure', now: this.now(), cause })) this.noteFailure(cause, message);
+  }
+
+  /** A failure the core took up: logged, and the first is kept for the report (`real.failure`). */
+  noteFailure(cause: Cause, message: string): void {
+    this.log(`failure (${cause}): ${message}`);
+    this.measured.failure ??= { cause, message };
   }
 }
 
@@ -88,6 +94,7 @@ function emptyMeasured(channels: number, rate: number | null): RealMeasured {
     dest_resume_s: null,
     in_doubt: null,
     bytes_resent: 0,
+    failure: null,
     channels_failed: [],
     hashes: { source_ram: null, dest_ram: null, source_disk: null, dest_disk: null, state: null, dest_state: null },
     source_intact: { memory: null, disk: null },

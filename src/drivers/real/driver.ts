@@ -99,7 +99,7 @@ export class RealMigration implements MigrationEffects {
       const decision = this.core.cancelDecision();
       if (decision === 'too-late') this.ctx.log('cancel ignored: the switch-over to the destination has begun; the migration completes');
       else if (decision === 'ending') this.ctx.log('cancel ignored: the migration is already ending');
-      else this.ctx.log('failure (cancelled): cancelled by the operator');
+      else this.ctx.noteFailure('cancelled', 'cancelled by the operator');
       this.runner.deliver({ type: 'cancel', now: this.ctx.now() });
     };
     signal?.addEventListener('abort', cancel, { once: true });
@@ -192,7 +192,7 @@ export class RealMigration implements MigrationEffects {
         if (e instanceof Abandoned || this.runner.current !== a) return;
         const cause = this.causeOf(e);
         if (cause === null) return this.finishedRun?.reject(e);
-        this.ctx.log(`failure (${cause}): ${(e as Error).message}`);
+        this.ctx.noteFailure(cause, (e as Error).message);
         report({ type: 'failure', now: this.ctx.now(), cause });
       });
   }

@@ -94,6 +94,8 @@ export interface RealMeasured {
    */
   in_doubt: { since_s: number; cause: string; resolved_s: number | null; owner: 'source' | 'destination' | null } | null;
   bytes_resent: number;
+  /** The failure that ended the migration's way forward (what the world said), null when none did. */
+  failure: { cause: string; message: string } | null;
   channels_failed: string[];
   hashes: { source_ram: string | null; dest_ram: string | null; source_disk: string | null; dest_disk: string | null; state: string | null; dest_state: string | null };
   /** After a rollback: the source's memory and disk equal a replay of the guest's own writes. */

@@ -26,6 +26,7 @@
 
 import { MigbenchError } from '../../errors.js';
 import type { Cause } from '../../migration/events.js';
+import { CHUNK_SIZE } from '../../transport/defaults.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -38,7 +39,7 @@ export const PROTOCOL_VERSION = 1;
  */
 export const PACKET_MAGIC = 0x4d475050; // "MGPP"
 export const PACKET_HEADER = 4096;
-export const PACKET_BYTES = 2 ** 20;
+export const PACKET_BYTES = CHUNK_SIZE;
 export const PACKET_PAGES = (PACKET_BYTES - PACKET_HEADER) / 4096;
 export const STAGING_SLOTS = 32;
 export const STAGING_BYTES = STAGING_SLOTS * PACKET_BYTES;

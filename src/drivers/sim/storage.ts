@@ -10,9 +10,10 @@ import type { StorageIo } from '../../guest/workload.js';
 import type { WriteRoute } from '../../migration/storage.js';
 import type { Rng } from '../../random/index.js';
 import { ioCost, streamRate, type StorageEndpoint } from '../../storage/endpoints.js';
+import { CHUNK_SIZE } from '../../transport/defaults.js';
 
-/** Bytes per copy IO: QEMU's mirror copies 1 MiB per request (block/mirror.c). */
-export const COPY_CHUNK = 2 ** 20;
+/** Bytes per copy IO: QEMU's mirror copies 1 MiB per request (block/mirror.c), the transport's chunk. */
+export const COPY_CHUNK = CHUNK_SIZE;
 /** The link share a saturated stream keeps against one other stream. */
 const FAIR_SHARE = 0.5;
 

@@ -5,6 +5,7 @@
 
 import { crc32c } from './crc.js';
 import { MigbenchError } from '../../errors.js';
+import { MAX_CONTROL_PAYLOAD, MAX_DATA_PAYLOAD } from '../defaults.js';
 
 export const MAGIC = 0x4d474254; // "MGBT"
 export const VERSION = 1;
@@ -116,7 +117,7 @@ export interface DecodeLimits {
   preAuth?: boolean;
 }
 
-export const DEFAULT_LIMITS: DecodeLimits = { maxData: 16 * 2 ** 20, maxControl: 1 * 2 ** 20 };
+export const DEFAULT_LIMITS: DecodeLimits = { maxData: MAX_DATA_PAYLOAD, maxControl: MAX_CONTROL_PAYLOAD };
 
 /** Decode and check a 48-byte header at `at`. Throws ProtocolError. */
 export function decodeHeader(buf: Uint8Array, at: number, limits: DecodeLimits = DEFAULT_LIMITS): FrameHeader {

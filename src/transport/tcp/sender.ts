@@ -11,6 +11,7 @@ import { FrameType, ProtocolError, type FrameHeader } from './frame.js';
 import { ACK_CONTROL, ACK_DATA, decodeCommitResult, decodeSeqs, decodeU16, encodeCommit, encodeSeqs, encodeU16, ERROR_SESSION_FAILED, type CommitResult } from './messages.js';
 import { SenderChannel, type ChannelTarget } from './sender-channel.js';
 import { CrcPool } from './crc-pool.js';
+import { CHANNEL_WINDOW, CHUNK_SIZE } from '../defaults.js';
 
 export interface SenderOptions {
   /** One entry per destination address; channel c goes to targets[c % targets.length]. */
@@ -124,14 +125,14 @@ export class SenderSession extends EventEmitter {
       insecure: opts.insecure ?? false,
       tls: opts.tls ?? false,
       size: opts.size,
-      chunkSize: opts.chunkSize ?? 2 ** 20,
-      window: opts.window ?? 8 * 2 ** 20,
+      chunkSize: opts.chunkSize ?? CHUNK_SIZE,
+      window: opts.window ?? CHANNEL_WINDOW,
       policy: opts.policy ?? 'least-loaded',
       rate: opts.rate,
       channelTimeout: opts.channelTimeout ?? 5,
       connectTimeout: opts.connectTimeout ?? 30,
       crcThreads: opts.crcThreads ?? 0,
-      maxQueued: opts.maxQueued ?? Math.max(64 * 2 ** 20, 2 * (opts.window ?? 8 * 2 ** 20) * opts.targets.length * (opts.channelsPerTarget ?? 1)),
+      maxQueued: opts.maxQueued ?? Math.max(64 * 2 ** 20, 2 * (opts.window ?? CHANNEL_WINDOW) * opts.targets.length * (opts.channelsPerTarget ?? 1)),
     });
     const [first, ...rest] = s.channels;
     try {
