@@ -17,7 +17,7 @@ import type { Cause } from '../../migration/events.js';
 import type { Endpoint } from '../../transport/tcp/address.js';
 import { Receiver, type ReceiverSession } from '../../transport/tcp/receiver.js';
 import { MemorySink } from '../../transport/tcp/sinks.js';
-import { decode, encode, PROTOCOL_VERSION, STAGING_BYTES, VM_NAME, vmFiles, type Envelope, type Hello, type Request, type ToSource } from './protocol.js';
+import { decode, encode, PROTOCOL_VERSION, STAGING_BYTES, VM_NAME, vmFiles, type Envelope, type Hashes, type Hello, type Replies, type ReplyBody, type Request, type ToSource } from './protocol.js';
 import { MigrationSink } from './sink.js';
 
 interface Migration {
@@ -164,7 +164,7 @@ export class MigrationEndpoint extends EventEmitter {
     });
   }
 
-  private handle(s: ReceiverSession, sink: MigrationSink, req: Request, bin: Buffer, send: (m: ToSource) => void): Record<string, unknown> | null {
+  private handle(s: ReceiverSession, sink: MigrationSink, req: Request, bin: Buffer, send: (m: ToSource) => void): ReplyBody | null {
     switch (req.t) {
       case 'hello':
         return this.hello(s, sink, req, bin, send);
@@ -258,7 +258,7 @@ export class MigrationEndpoint extends EventEmitter {
     }
   }
 
-  private hello(s: ReceiverSession, sink: MigrationSink, h: Hello, bin: Buffer, send: (m: ToSource) => void): Record<string, unknown> {
+  private hello(s: ReceiverSession, sink: MigrationSink, h: Hello, bin: Buffer, send: (m: ToSource) => void): Replies['hello'] {
     if (h.version !== PROTOCOL_VERSION) throw new Error(`protocol version ${h.version} (this destination speaks ${PROTOCOL_VERSION})`);
     if (h.kind === 'admin') return {};
     if (h.kind === 'probe') {
@@ -331,7 +331,7 @@ export class MigrationEndpoint extends EventEmitter {
     return { prepSeconds: Number(process.hrtime.bigint() - t0) / 1e9 };
   }
 
-  private hashes(m: Migration, regions: boolean): Record<string, unknown> {
+  private hashes(m: Migration, regions: boolean): Hashes {
     const ram = m.sink.ram!;
     const h = createHash('sha256');
     const ramRegions: string[] = [];

@@ -101,6 +101,9 @@ export interface Replies {
 
 export type ReplyTo<R extends Request> = Replies[R['t']];
 
+/** Any reply's body. */
+export type ReplyBody = Replies[keyof Replies];
+
 export type Reply = ({ t: 'reply'; re: number; ok: true } & Partial<Replies[keyof Replies]>) | { t: 'reply'; re: number; ok: false; cause?: Cause; message: string };
 
 export type ToSource = Reply | { t: 'error'; cause: Cause; message: string };
