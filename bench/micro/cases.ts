@@ -11,7 +11,8 @@ import { getNetwork } from '../../src/network/index.js';
 import { Rng } from '../../src/random/index.js';
 import { EventQueue } from '../../src/sim/index.js';
 import { selectChannels } from '../../src/transport/selection.js';
-import { buildLink } from '../../src/transport/model.js';
+import { SimFabric } from '../../src/drivers/sim/fabric.js';
+import { FlowNetwork } from '../../src/network/flows.js';
 import { simulateStripedTransfer } from '../../src/transport/sim-channels.js';
 import { Striper } from '../../src/transport/striper.js';
 import { decodeFrame, encodeFrame, FrameType } from '../../src/transport/tcp/frame.js';
@@ -109,13 +110,33 @@ export const MICRO_CASES: MicroCase[] = [
   },
   {
     name: 'channel-selection/2x10g-rdma',
-    what: 'SMB multichannel selection over the 2x10g-rdma profile, and the link model built on it',
+    what: 'SMB multichannel selection over the 2x10g-rdma profile, and the channels opened on it between two hosts',
     setup() {
       const net = getNetwork('2x10g-rdma');
+      const fabric = new SimFabric(net);
+      const [a, b] = [fabric.host('a'), fabric.host('b')];
       return {
         fn: () => {
           selectChannels(net.nics);
-          buildLink(net, 'smb');
+          fabric.open(a, b, 'smb', 0);
+        },
+      };
+    },
+  },
+  {
+    name: 'flow-network/64-flows',
+    what: 'max-min fair rates of 64 flows (8 migrations x 8 SMB channels) from one host to 4 over 2x10g, after one flow changes',
+    setup() {
+      const net = new FlowNetwork();
+      const port = () => net.addResource('port', 1.25e9);
+      const src = [port(), port()];
+      const dst = Array.from({ length: 8 }, port);
+      const flows = Array.from({ length: 64 }, (_, i) => net.addFlow([src[i % 2]!, dst[i % 8]!], 0.5e9));
+      let k = 0;
+      return {
+        fn: () => {
+          net.setCap(flows[k++ % 64]!, 0.4e9 + (k % 2) * 0.1e9);
+          net.allocate();
         },
       };
     },
@@ -140,7 +161,12 @@ export const MICRO_CASES: MicroCase[] = [
     name: 'striped-transfer/1GiB-2x10g',
     what: 'simulate a 1 GiB SMB transfer over the 8 channels of 2x10g in virtual time (1,024 chunks)',
     setup() {
-      const channels = buildLink(getNetwork('2x10g'), 'smb').channels.map((c) => ({ id: c.id, rate: c.rate, rtt: c.rtt }));
+      const net = getNetwork('2x10g');
+      const fabric = new SimFabric(net);
+      const [a, b] = [fabric.host('a'), fabric.host('b')];
+      const open = fabric.open(a, b, 'smb', 0);
+      const flows = open.map((c) => fabric.net.addFlow(fabric.uses(a, b, c), c.cap));
+      const channels = open.map((c, i) => ({ id: c.id, rate: fabric.net.rate(flows[i]!), rtt: c.rtt }));
       return { fn: () => void simulateStripedTransfer(2 ** 30, channels) };
     },
   },

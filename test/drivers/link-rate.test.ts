@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { simulate } from '../../src/drivers/sim/index.js';
 import { measuredLink } from '../../src/network/index.js';
 import { resolveScenario } from '../../src/scenario.js';
-import { buildLink } from '../../src/transport/model.js';
+import { linkOf } from './sim/helpers.js';
 
 describe('--link-rate', () => {
   it('replaces the network with one link of exactly that payload rate, with no stream cap unless one is given', () => {
@@ -11,13 +11,13 @@ describe('--link-rate', () => {
     expect(s.network.nics).toHaveLength(1);
     expect(s.network.streamCap).toBe(Infinity);
     for (const t of ['tcp', 'smb'] as const) {
-      const link = buildLink(s.network, t);
+      const link = linkOf(s.network, t);
       expect(link.channels).toHaveLength(1);
       expect(link.rate).toBeCloseTo(0.75e9, 0);
     }
     // --stream-cap given: one stream is capped by it (the real engine's CPU-bound sending thread)
     const capped = resolveScenario({ linkRate: '6Gbit/s', streamCap: '1Gbit/s' });
-    expect(buildLink(capped.network, 'tcp').rate).toBeCloseTo(0.125e9, 0);
+    expect(linkOf(capped.network, 'tcp').rate).toBeCloseTo(0.125e9, 0);
     expect(measuredLink(1e9, { mtu: 9000 }).nics[0]!.lineRate).toBeGreaterThan(1e9);
   });
 

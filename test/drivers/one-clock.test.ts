@@ -2,7 +2,7 @@
 // Simulator. When they share nothing, each gives the record it gives alone (its times measured from its
 // own start), whatever else runs on the clock and whenever it started.
 import { describe, expect, it } from 'vitest';
-import { resolveFaults, SimMigration, simulate, toResult } from '../../src/drivers/sim/index.js';
+import { newWorld, resolveFaults, SimMigration, simulate, toResult } from '../../src/drivers/sim/index.js';
 import { resolveScenario, type ScenarioInput } from '../../src/scenario.js';
 import { Simulator } from '../../src/sim/index.js';
 
@@ -15,8 +15,9 @@ describe('several migrations on one simulated clock', () => {
     const inputs = [A, B, C];
     const scenarios = inputs.map((i) => resolveScenario(i));
     const alone = scenarios.map((s) => simulate(s));
+    // One clock; each migration on a network of its own (they share nothing).
     const sim = new Simulator();
-    const runs = scenarios.map((s) => new SimMigration(sim, s, resolveFaults(s)));
+    const runs = scenarios.map((s) => new SimMigration(newWorld(s, sim), s, resolveFaults(s)));
     const finishedAt: number[] = [];
     // A at 0, B at 3.25 s, C at 7 s: their events interleave on the one clock.
     [0, 3.25, 7].forEach((t, i) => sim.at(t, () => runs[i]!.start(() => finishedAt.push(sim.now))));

@@ -91,6 +91,7 @@ export function hashOf(s: string): number {
 export class SimFabric {
   readonly net = new FlowNetwork();
   private readonly hostMap = new Map<string, SimHost>();
+  private nicListeners: ((host: SimHost, nic: string) => void)[] = [];
 
   constructor(
     readonly network: Network,
@@ -152,11 +153,22 @@ export class SimFabric {
     ];
   }
 
-  /** A NIC of a host fails: its ports carry nothing from now on. */
+  /** Told of every NIC failure (each migration moves or loses its channels on it); returns the way to stop. */
+  onNicFailed(l: (host: SimHost, nic: string) => void): () => void {
+    this.nicListeners.push(l);
+    return () => (this.nicListeners = this.nicListeners.filter((x) => x !== l));
+  }
+
+  /**
+   * A NIC of a host fails: its ports carry nothing from now on, and every migration on it learns. Call it
+   * inside `TransferEngine.mutate` (progress is booked at the old rates first).
+   */
   failNic(host: SimHost, nic: string): void {
     const p = host.port(nic);
+    if (!p.alive) return;
     p.alive = false;
     this.net.setCapacity(p.tx, 0);
     this.net.setCapacity(p.rx, 0);
+    for (const l of [...this.nicListeners]) l(host, nic);
   }
 }

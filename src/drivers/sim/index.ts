@@ -10,21 +10,20 @@
 import { diskBytes } from '../../guest/files.js';
 import { simVerified, type MigrationResult } from '../../result.js';
 import type { Scenario } from '../../scenario.js';
-import { Simulator } from '../../sim/index.js';
 import { resultRecord } from '../record.js';
 import { runOnce, type ResolvedFault, type RunOutput } from './run.js';
 
-export { SimMigration, simClock, type ResolvedFault, type RunOutput } from './run.js';
+export { newWorld, SimMigration, simClock, type ResolvedFault, type Route, type RunOutput, type SimWorld } from './run.js';
 
 export function simulate(s: Scenario): MigrationResult {
-  return toResult(s, runOnce(s, resolveFaults(s), new Simulator()));
+  return toResult(s, runOnce(s, resolveFaults(s)));
 }
 
 /** The time of each fault: a time as given; a phase fraction on the phase's interval in a fault-free run. */
 export function resolveFaults(s: Scenario): ResolvedFault[] {
   let resolved: ResolvedFault[] = s.faults.map((spec) => ({ spec, time: 'time' in spec.when ? spec.when.time : null }));
   if (s.faults.some((f) => 'phase' in f.when)) {
-    const plain = runOnce(s, [], new Simulator()).summary;
+    const plain = runOnce(s, []).summary;
     resolved = s.faults.map((spec) => {
       if ('time' in spec.when) return { spec, time: spec.when.time };
       const iv = plain.phases[spec.when.phase];

@@ -1,24 +1,26 @@
 // One simulated migration: the core's actions carried out in virtual time against the simulated guest
-// (guest.ts), its storage (storage.ts), the link and the activity in progress on it (link.ts,
-// activity.ts) and the destination host (destination.ts). `SimMigration` is the simulator's
-// implementation of the effects interface (drivers/loop.ts); the loop and the core do the rest. Several
-// SimMigrations can share one Simulator (one clock); each has its own world and random streams.
+// (guest.ts), its storage (storage.ts), the hosts and their network (fabric.ts) with the transfers on it
+// (transfers.ts) and the guest's networked IO (guest-io.ts), and the destination (destination.ts).
+// `SimMigration` is the simulator's implementation of the effects interface (drivers/loop.ts); the loop
+// and the core do the rest. Several SimMigrations can share one world (one clock, one network): each has
+// its own guest, random streams and channels.
 
 import { DiskImage, REGION_BYTES } from '../../guest/disk.js';
 import { MigrationCore, type MigrationSummary } from '../../migration/core.js';
-import type { Action, Cause, Event } from '../../migration/events.js';
+import type { Action, Event } from '../../migration/events.js';
 import type { FaultSpec } from '../../migration/faults.js';
 import { Rng } from '../../random/index.js';
 import type { Scenario } from '../../scenario.js';
-import type { Simulator } from '../../sim/index.js';
+import { Simulator } from '../../sim/index.js';
 import { getEndpoint } from '../../storage/endpoints.js';
-import { buildLink } from '../../transport/model.js';
 import { Runner, type Clock, type MigrationEffects, type Report } from '../loop.js';
-import { ActivityClock } from './activity.js';
-import { SimDestination } from './destination.js';
+import { SimChannels } from './channels.js';
+import { DestHost, SimDestination } from './destination.js';
+import { SimFabric, type SimHost } from './fabric.js';
+import { GuestIoFlows } from './guest-io.js';
 import { SimGuest } from './guest.js';
-import { SimLink } from './link.js';
 import { StorageSim, type WriteCounts } from './storage.js';
+import { TransferEngine, type Transfer } from './transfers.js';
 
 export interface ResolvedFault {
   spec: FaultSpec;
@@ -38,67 +40,97 @@ export interface RunOutput {
 
 type A<T extends Action['type']> = Extract<Action, { type: T }>;
 
+/** One clock and one network that migrations share. */
+export interface SimWorld {
+  sim: Simulator;
+  fabric: SimFabric;
+  engine: TransferEngine;
+  /** Destination hosts by name (their crash, stall and storage state). */
+  destHosts: Map<string, DestHost>;
+}
+
+export function newWorld(s: Scenario, sim = new Simulator()): SimWorld {
+  const fabric = new SimFabric(s.network);
+  return { sim, fabric, engine: new TransferEngine(sim, fabric.net), destHosts: new Map() };
+}
+
+/** Where a migration runs: its source and destination hosts, and which of the pair's streams it is. */
+export interface Route {
+  src: string;
+  dst: string;
+  stream: number;
+}
+
 /** The simulator as the loop's clock. */
 export function simClock(sim: Simulator): Clock {
   return { now: () => sim.now, at: (t, fn) => sim.at(t, fn), cancel: (h) => sim.cancel(h as ReturnType<Simulator['at']>) };
 }
 
+/** The step in progress: a timed wait, or a transfer on the network. */
+type StepWork = { kind: 'delay'; end: number; handle: ReturnType<Simulator['at']>; fire: () => void } | { kind: 'transfer'; t: Transfer };
+
 export class SimMigration implements MigrationEffects {
   readonly core: MigrationCore;
   private runner!: Runner;
-  /** The simulator's time when this migration started (its own time 0). */
   private origin = 0;
+  private readonly sim: Simulator;
   private readonly guest: SimGuest;
   private readonly storage: StorageSim;
   private readonly disk: DiskImage | null;
-  private readonly link: SimLink;
-  private readonly activity: ActivityClock;
+  private readonly src: SimHost;
+  private readonly dst: SimHost;
+  private readonly channels: SimChannels;
+  private readonly io: GuestIoFlows;
   private readonly dest: SimDestination;
   private readonly memoryMode: boolean;
   private readonly copySpec: Scenario['vm'];
-  /** What a storage-only move to or from an SMB share gets: the host's SMB multichannel links. */
-  private readonly smbLinkRate: number;
-  private readonly rtt: number;
+  private work: StepWork | null = null;
+  private stepReport: Report = () => undefined;
+  /** The guest IO speed the disks allow now (the network may allow less: `io.fraction()`). */
+  private deviceScale: number;
   private memoryVerified: boolean | null = null;
   private writesLost = 0;
   private bytesCopied = 0;
   private storageWire = 0;
   private output: RunOutput | null = null;
   private onFinished: (() => void) | null = null;
+  private detaching: (() => void)[] = [];
+  /** Set while this migration's own fault crashes its destination: its core arms the notice. */
+  private crashing = false;
 
   constructor(
-    private readonly sim: Simulator,
+    private readonly world: SimWorld,
     private readonly s: Scenario,
     private readonly faults: readonly ResolvedFault[] = [],
+    route: Route = { src: 'source', dst: 'destination', stream: 0 },
   ) {
+    this.sim = world.sim;
     this.memoryMode = s.mode !== 'storage';
     const copies = s.mode === 'shared-nothing' || s.mode === 'storage';
     // Shared-nothing sends the configuration in its setup phase; a storage-only move copies every file.
     this.copySpec = s.mode === 'shared-nothing' ? { ...s.vm, files: s.vm.files.filter((f) => f.kind !== 'config') } : s.vm;
     this.disk = copies ? new DiskImage(this.copySpec, s.workload.io, Rng.stream(s.seed, 'disk-layout')) : null;
     this.storage = new StorageSim(this.disk, s.workload.io, s.storage.source, copies ? s.storage.dest : null, Rng.stream(s.seed, 'storage-io'), s.storage.copyMinShare);
-    this.link = new SimLink(buildLink(s.network, s.transport, { compression: s.compression, ...(s.zeroScanRate !== null ? { zeroScanRate: s.zeroScanRate } : {}), runCost: s.runCost }), s.network.nics);
-    this.smbLinkRate = s.mode === 'storage' ? buildLink(s.network, 'smb').rate : 0;
-    this.rtt = this.memoryMode ? this.link.rtt : 0;
+    this.deviceScale = this.storage.baseScale;
+    this.src = world.fabric.host(route.src);
+    this.dst = world.fabric.host(route.dst);
+    this.channels = new SimChannels(world, this.src, this.dst, s, route.stream);
+    this.io = new GuestIoFlows(world.engine);
     const t = s.timing;
+    const rtt = this.memoryMode ? s.network.rtt : 0;
+    let host = world.destHosts.get(route.dst);
+    if (!host) world.destHosts.set(route.dst, (host = new DestHost(route.dst, t.destRestartTime)));
+    this.dest = new SimDestination(host, { rtt, resumeTime: t.resumeTime, restartTime: t.destRestartTime });
     this.core = new MigrationCore({
       mode: s.mode,
       memory: this.memoryMode ? { memoryPages: Math.ceil(s.memoryBytes / 4096), policy: s.policy, onNoConverge: s.onNoConverge, stateBytes: t.stateBytes } : null,
       storage: this.disk
-        ? {
-            regions: this.disk.regions,
-            segmentRegions: Math.max(1, Math.round(s.storage.segmentBytes / REGION_BYTES)),
-            boundaries: this.disk.boundaries,
-            destFiles: this.copySpec.files.length,
-            sourceFiles: s.vm.files.length,
-          }
+        ? { regions: this.disk.regions, segmentRegions: Math.max(1, Math.round(s.storage.segmentBytes / REGION_BYTES)), boundaries: this.disk.boundaries, destFiles: this.copySpec.files.length, sourceFiles: s.vm.files.length }
         : null,
       configBytes: t.configBytes,
-      timing: { detectTime: t.detectTime, replyTime: this.rtt, transferTimeout: t.transferTimeout, stallTime: t.stallTime, resolveTimeout: t.transferTimeout + t.destRestartTime },
+      timing: { detectTime: t.detectTime, replyTime: rtt, transferTimeout: t.transferTimeout, stallTime: t.stallTime, resolveTimeout: t.transferTimeout + t.destRestartTime },
     });
     this.guest = new SimGuest(s, this.storage, this.core.mirror);
-    this.dest = new SimDestination({ rtt: this.rtt, resumeTime: t.resumeTime, restartTime: t.destRestartTime });
-    this.activity = new ActivityClock(sim, () => this.link.available, t.detectTime, (ev) => this.reportNow(ev));
   }
 
   /** Start the migration now (its time 0 is the simulator's now); `done` runs when it finished. */
@@ -106,6 +138,13 @@ export class SimMigration implements MigrationEffects {
     this.onFinished = done ?? null;
     this.origin = this.sim.now;
     this.runner = new Runner(this.core, this, simClock(this.sim), this.origin);
+    this.channels.open();
+    // What the world does to this migration's paths whoever caused it (a NIC or host failing).
+    this.detaching.push(
+      this.channels.onLost((cause) => this.pathsLost(cause)),
+      this.dest.host.onCrash(() => this.destinationCrashed()),
+    );
+    this.detaching.push(this.world.engine.onRates(() => this.followIo()));
     // Faults strike after any completion due at the same instant (priority 1).
     for (const f of this.faults) if (f.time !== null) this.sim.at(this.origin + f.time, () => this.runner.deliver({ type: 'fault', now: this.now(), kind: f.spec.kind }), 1);
     this.runner.start();
@@ -122,7 +161,7 @@ export class SimMigration implements MigrationEffects {
     return this.sim.now - this.origin;
   }
 
-  // -- reporting ------------------------------------------------------------------------------------------
+  // -- reporting and timing -----------------------------------------------------------------------------
 
   /** Every report reaches the core after the guest's activity up to its time. */
   private report(r: Report, ev: Event): void {
@@ -145,46 +184,104 @@ export class SimMigration implements MigrationEffects {
     r(ev);
   }
 
-  /** The activity in progress ended: report its event to the step that started it. */
-  private stepReport: Report = () => undefined;
-  private reportNow(ev: Event): void {
-    this.report(this.stepReport, ev);
-  }
-
-  /** Start an activity for the step whose report is `r`. */
-  private activityFor(r: Report, seconds: number, make: (now: number) => Event, transfer?: Parameters<ActivityClock['start']>[2], striped?: Parameters<ActivityClock['start']>[3]): void {
+  /** A step that takes `seconds` (a stall may stretch it); its event is `make(at)`. */
+  private delay(r: Report, seconds: number, make: (now: number) => Event): void {
+    this.cancelWork();
     this.stepReport = r;
-    this.activity.start(seconds, (t) => make(t - this.origin), transfer, striped);
+    const end = this.sim.now + seconds;
+    const fire = () => {
+      this.work = null;
+      this.report(r, make(this.now()));
+    };
+    this.work = { kind: 'delay', end, handle: this.sim.at(end, fire), fire };
   }
 
-  /** A reply or an answer that reaches the source at `at` (this migration's time). */
+  /** A step that moves bytes over the migration's channels. */
+  private transfer(r: Report, t: Omit<Parameters<TransferEngine['start']>[0], 'done'>, make: (now: number) => Event): void {
+    this.cancelWork();
+    this.stepReport = r;
+    const tr = this.world.engine.start({
+      ...t,
+      done: () => {
+        this.work = null;
+        this.report(r, make(this.now()));
+      },
+    });
+    this.work = { kind: 'transfer', t: tr };
+    this.channels.carrying(tr);
+  }
+
+  /** A reply that reaches the source at `at` (this migration's time). */
   private replyAt(r: Report, at: number, ev: (now: number) => Event): void {
-    this.activity.cancel();
+    this.cancelWork();
     this.stepReport = r;
-    this.sim.at(this.origin + at, () => this.report(r, ev(this.now())));
+    const fire = () => {
+      this.work = null;
+      this.report(r, ev(this.now()));
+    };
+    this.work = { kind: 'delay', end: this.origin + at, handle: this.sim.at(this.origin + at, fire), fire };
   }
 
-  /** Other traffic on the migration's links while the VM runs, and the guest's IO speed it allows. */
-  private setBackground(): void {
-    const { link, storage, guest, s } = this;
-    link.background = 0;
-    guest.ioScale = storage.baseScale;
-    if (!guest.running) return;
-    if (s.mode === 'shared-nothing' && this.core.mirror?.status === 'mirroring') {
-      guest.ioScale = storage.mirroredScale(link.rate);
-      link.background = storage.writeRate(guest.ioScale);
-    } else if (s.mode === 'smb-share' && s.storage.converged) {
-      guest.ioScale = storage.convergedScale(link.rate);
-      link.background = storage.ioRate(guest.ioScale);
+  private cancelWork(): void {
+    const w = this.work;
+    this.work = null;
+    if (!w) return;
+    if (w.kind === 'delay') this.sim.cancel(w.handle);
+    else this.world.engine.cancel(w.t);
+    this.channels.carrying(null);
+  }
+
+  /** Nothing moves for `seconds` (a stall): the step in progress ends that much later. */
+  private freezeWork(seconds: number): void {
+    const w = this.work;
+    if (!w) return;
+    if (w.kind === 'transfer') return this.world.engine.freeze(w.t, seconds);
+    this.sim.cancel(w.handle);
+    w.end += seconds;
+    w.handle = this.sim.at(w.end, w.fire);
+  }
+
+  // -- the guest's IO on the network ----------------------------------------------------------------------
+
+  /** Set the guest's networked IO for the phase now (mirrored writes, converged SMB IO), and its speed. */
+  private guestIo(): void {
+    const { s, storage, guest } = this;
+    if (!guest.running) {
+      this.io.clear();
+      return;
     }
+    if (s.mode === 'shared-nothing' && this.core.mirror?.status === 'mirroring') {
+      this.deviceScale = storage.mirroredScale();
+      this.io.set(this.channels.demandPaths(storage.writeRate(this.deviceScale)));
+    } else if (s.mode === 'smb-share' && s.storage.converged) {
+      this.deviceScale = storage.baseScale;
+      const perIo = this.deviceScale * s.workload.io.ioSize;
+      this.io.set(this.channels.convergedPaths(s.workload.io.writeIops * perIo, s.workload.io.readIops * perIo));
+    } else if (this.core.mirror?.status !== 'copying') {
+      this.deviceScale = storage.baseScale;
+      this.io.clear();
+    }
+    guest.ioScale = this.deviceScale * this.io.fraction();
+  }
+
+  /** The network moved: the guest's IO speed follows what its flows get (booked up to now first). */
+  private followIo(): void {
+    if (!this.runner || this.runner.finished) return;
+    const scale = this.deviceScale * this.io.fraction();
+    if (scale === this.guest.ioScale) return;
+    this.guest.advance(this.now());
+    this.guest.ioScale = scale;
   }
 
   // -- step actions -----------------------------------------------------------------------------------------
 
   setup(a: A<'setup'>, r: Report): void {
-    this.setBackground();
-    const c = this.link.cost(0, 0, a.configBytes);
-    this.activityFor(r, (this.memoryMode ? c.seconds : 0) + this.s.timing.setupTime, (t) => ({ type: 'setup-done', now: t }));
+    this.guestIo();
+    const t = this.s.timing;
+    if (!this.memoryMode) return this.delay(r, t.setupTime, (now) => ({ type: 'setup-done', now }));
+    // The configuration crosses the link (its last acknowledgement), then the destination creates the VM.
+    const spec = this.channels.bulk(a.configBytes);
+    this.transfer(r, { ...spec, tail: spec.tail + t.setupTime }, (now) => ({ type: 'setup-done', now }));
   }
 
   copySegment(a: A<'copy-segment'>, r: Report): void {
@@ -194,36 +291,29 @@ export class SimMigration implements MigrationEffects {
     d.copy(a.start, a.end); // the segment is read now; writes into it wait until it lands
     const file = d.fileAt(a.start);
     const target = file.destination ? getEndpoint(file.destination) : s.storage.dest;
-    // Shared-nothing copies to the other host; a storage move to or from an SMB file share reaches
-    // the file server over the host's SMB multichannel links. Otherwise the copy stays in the host.
+    const seg = storage.segment(a.start, target);
+    this.guest.advance(this.now());
+    this.deviceScale = seg.scale;
+    // Shared-nothing copies to the other host, its writes mirrored beside it; a storage move to or from an
+    // SMB file share reaches the file server over the host's SMB links; otherwise the copy stays in the host.
     const overLink = s.mode === 'shared-nothing' || target.kind === 'smb' || s.storage.source.kind === 'smb';
-    const linkRate = s.mode === 'shared-nothing' ? this.link.available : this.smbLinkRate;
-    const t = storage.segment(bytes, a.start, overLink ? linkRate : null, target);
-    this.guest.ioScale = t.scale;
-    // Only a shared-nothing copy rides the migration link; a failure there re-times the segment
-    // (the disks may still be the bound) and the guest IO it leaves room for.
-    const rateAt = (available: number): number => {
-      if (s.mode !== 'shared-nothing') return bytes / t.seconds;
-      const rt = storage.segment(bytes, a.start, available, target);
-      this.guest.advance(this.now()); // the guest IO so far at the old speed, from now on at the new one
-      this.guest.ioScale = rt.scale;
-      return bytes / rt.seconds;
+    const make = (now: number) => {
+      this.bytesCopied += bytes;
+      if (overLink) this.storageWire += bytes;
+      return { type: 'segment-copied' as const, now };
     };
-    this.activityFor(
-      r,
-      t.seconds,
-      (tt) => {
-        this.bytesCopied += bytes;
-        if (overLink) this.storageWire += bytes;
-        return { type: 'segment-copied', now: tt };
-      },
-      { bytes, rateAt },
-    );
+    if (s.mode === 'shared-nothing') {
+      this.io.set(this.channels.demandPaths(seg.mirrorRate));
+      this.transfer(r, { ...this.channels.bulk(bytes, this.channels.devices(s.storage.source, target)), groupCap: seg.rate }, make);
+    } else if (overLink) {
+      this.transfer(r, { ...this.channels.toFileServer(bytes, s.storage.source.kind === 'smb'), groupCap: seg.rate }, make);
+    } else this.delay(r, bytes / seg.rate, make);
+    this.guest.ioScale = this.deviceScale * this.io.fraction();
   }
 
   sync(_a: A<'sync'>, r: Report): void {
     const c = this.guest.sync(this.s.runCost > 0); // runs cost only with --run-cost
-    this.activityFor(r, 0, (t) => ({ type: 'synced', now: t, pages: c.pages, zeroPages: c.zeroPages }));
+    this.delay(r, 0, (now) => ({ type: 'synced', now, pages: c.pages, zeroPages: c.zeroPages }));
   }
 
   send(a: A<'send'>, r: Report): void {
@@ -236,41 +326,32 @@ export class SimMigration implements MigrationEffects {
   }
 
   private sendPending(r: Report, stateBytes: number): void {
-    this.setBackground();
-    const link = this.link;
+    this.guestIo();
     const sent = this.guest.pending;
-    const c = link.cost(sent.pages - sent.zeroPages, sent.zeroPages, stateBytes, sent.runs);
-    const availableAtStart = link.available;
+    const spec = this.channels.pages(sent.pages - sent.zeroPages, sent.zeroPages, stateBytes, sent.runs);
     this.guest.sendPending();
-    this.activityFor(
-      r,
-      c.seconds,
-      (t) => ({ type: 'sent', now: t, pages: sent.pages, zeroPages: sent.zeroPages, wireBytes: c.wireBytes }),
-      // The link's part stretches as the link thins; the source's page work (the floor) does not.
-      { bytes: c.wireBytes, rateAt: (available) => c.wireBytes / Math.max((c.wireSeconds * availableAtStart) / available, c.floor) },
-      link.striped ? link.stripedSpec(c.wireBytes, c.floor) : undefined,
-    );
+    this.transfer(r, spec, (now) => ({ type: 'sent', now, pages: sent.pages, zeroPages: sent.zeroPages, wireBytes: spec.bytes }));
   }
 
   pause(_a: A<'pause'>, r: Report): void {
+    this.guest.advance(this.now());
     this.guest.running = false;
-    this.activityFor(r, 0, (t) => ({ type: 'paused', now: t }));
+    this.guestIo();
+    this.delay(r, 0, (now) => ({ type: 'paused', now }));
   }
 
   handoff(_a: A<'handoff'>, r: Report): void {
     if (this.s.mode === 'storage') this.guest.ioPaused = true; // the VM's IO pauses while it switches to the new files
-    if (this.dest.storageBroken) {
-      // The destination cannot open the VM's files: it refuses the handoff.
-      this.replyAt(r, this.now() + this.rtt, (now) => ({ type: 'failure', now, cause: 'dest_storage_error' }));
-      return;
-    }
-    this.activityFor(r, this.rtt + this.s.timing.handoffTime, (t) => ({ type: 'handed-off', now: t }));
+    const rtt = this.channels.rtt;
+    // The destination cannot open the VM's files: it refuses the handoff.
+    if (this.dest.host.storageBroken) return this.replyAt(r, this.now() + rtt, (now) => ({ type: 'failure', now, cause: 'dest_storage_error' }));
+    this.delay(r, rtt + this.s.timing.handoffTime, (now) => ({ type: 'handed-off', now }));
   }
 
   resume(_a: A<'resume'>, r: Report): void {
     this.memoryVerified = this.guest.verified();
     this.dest.resumeSent(this.now());
-    this.activityFor(r, this.rtt + this.s.timing.resumeTime, (t) => ({ type: 'resumed', now: t }));
+    this.delay(r, this.channels.rtt + this.s.timing.resumeTime, (now) => ({ type: 'resumed', now }));
   }
 
   queryOwner(_a: A<'query-owner'>, r: Report): void {
@@ -282,79 +363,94 @@ export class SimMigration implements MigrationEffects {
   cleanup(_a: A<'cleanup'>, r: Report): void {
     this.guest.ioPaused = false;
     const t = this.s.timing;
-    this.activityFor(r, this.rtt + t.cleanupTime + (this.s.mode === 'cluster' ? t.clusterUpdateTime : 0), (tt) => ({ type: 'cleaned-up', now: tt }));
+    this.delay(r, this.channels.rtt + t.cleanupTime + (this.s.mode === 'cluster' ? t.clusterUpdateTime : 0), (now) => ({ type: 'cleaned-up', now }));
   }
 
   resumeSource(_a: A<'resume-source'>, r: Report): void {
     this.storage.dropHeld(); // writes held for the abandoned segment complete on the source only
-    this.activityFor(r, this.s.timing.resumeTime, (t) => ({ type: 'resumed-source', now: t }));
+    this.io.clear();
+    this.delay(r, this.s.timing.resumeTime, (now) => ({ type: 'resumed-source', now }));
   }
 
   cleanDestination(_a: A<'clean-destination'>, r: Report): void {
     this.storage.dropHeld();
+    this.io.clear();
     this.guest.ioPaused = false;
     const t = this.s.timing;
     // Reachable: ask the destination to delete its VM and files (it acts once back from a crash or a
     // stall). Unreachable: it notices the dead migration itself after the transfer timeout and cleans up.
     const now = this.now();
-    const half = this.rtt / 2;
-    const done = this.link.down && this.memoryMode && !this.dest.crashed ? now + t.transferTimeout : this.dest.availableAt(now + half) + half;
-    this.activityFor(r, done - now + t.cleanupTime, (tt) => ({ type: 'destination-cleaned', now: tt }));
+    const half = this.channels.rtt / 2;
+    const done = this.channels.lost && this.memoryMode && !this.dest.crashed ? now + t.transferTimeout : this.dest.availableAt(now + half) + half;
+    this.delay(r, done - now + t.cleanupTime, (tt) => ({ type: 'destination-cleaned', now: tt }));
   }
 
-  // -- side actions -----------------------------------------------------------------------------------------
+  // -- faults: what the world does ----------------------------------------------------------------------------
 
+  /** Injected by the core's `impair`: carried out on the world, which then tells every migration it touches. */
   impair(a: A<'impair'>, r: Report): void {
-    const { link, activity } = this;
     const now = this.now();
+    const t = this.s.timing;
     let lost = false;
+    this.channels.quiet = true; // this migration's own fault: the core arms its notice, not pathsLost
     switch (a.kind) {
       case 'link-down':
-        link.fail();
-        this.dest.linkLost(now);
-        lost = true;
+        lost = this.channels.failLink();
         break;
-      case 'nic-down': {
-        const { died, moved } = link.failNic();
-        if (link.down) lost = true;
-        else if (died.length > 0 && activity.striped) lost = !activity.restripe(died);
-        else if (died.length > 0) activity.degrade(true);
-        else if (moved.length > 0) activity.degrade(false); // a team moved the flows: nothing to resend
+      case 'nic-down':
+        lost = this.channels.failNic();
         break;
-      }
-      case 'channel-down': {
-        const id = link.nextToFail;
-        if (link.failChannel() === 'lost') lost = true;
-        else if (activity.striped && id !== undefined) lost = !activity.restripe([id]);
-        else activity.degrade(true);
+      case 'channel-down':
+        lost = this.channels.failChannel();
         break;
-      }
       case 'dest-crash':
+        this.crashing = true;
         this.dest.crash(now);
+        this.crashing = false;
         break;
       case 'dest-storage-error':
-        this.dest.storageBroken = true;
+        this.dest.host.storageBroken = true;
         break;
       case 'auth-failure':
         break;
       case 'stall':
-        this.dest.stall(now, this.s.timing.stallTime);
-        if (!a.cuts) activity.delay(this.s.timing.stallTime);
+        this.dest.stall(now, t.stallTime);
+        if (!a.cuts) this.freezeWork(t.stallTime);
         break;
     }
+    this.channels.quiet = false;
     if (lost) this.dest.linkLost(now);
     // The step in progress cannot complete: it stops now (the source notices later).
-    if (a.cuts || lost) activity.cancel();
+    if (a.cuts || lost) this.cancelWork();
     r({ type: 'impaired', now, kind: a.kind, lost });
   }
 
   unstall(): void {
-    // The destination model knows when the stall ends; the activity was re-timed when it struck.
+    // The destination knows when the stall ends; the step in progress was re-timed when it struck.
+  }
+
+  /** The world took this migration's last path (another migration's fault, or one of the evacuation's). */
+  private pathsLost(cause: 'link_down' | 'all_channels_lost'): void {
+    const now = this.now();
+    this.dest.linkLost(now);
+    if (this.work?.kind === 'transfer') this.cancelWork();
+    this.sim.at(this.sim.now + this.s.timing.detectTime, () => this.runner.deliver({ type: 'failure', now: this.now(), cause }));
+  }
+
+  /** The destination host crashed (the evacuation's fault, or another migration's). */
+  private destinationCrashed(): void {
+    if (this.crashing || this.runner.finished || this.core.currentPhase === 'cleanup' || this.core.currentPhase === 'done') return;
+    if (this.work) this.cancelWork();
+    this.sim.at(this.sim.now + this.s.timing.detectTime, () => this.runner.deliver({ type: 'failure', now: this.now(), cause: 'dest_crash' }));
   }
 
   finished(): void {
     const s = this.s;
     const summary = this.core.summary();
+    this.cancelWork();
+    this.io.clear();
+    for (const d of this.detaching.splice(0)) d();
+    this.channels.close();
     this.guest.release();
     const mirrorOverLink = s.mode === 'shared-nothing' || (s.mode === 'storage' && this.storageWire > 0);
     this.output = {
@@ -369,12 +465,11 @@ export class SimMigration implements MigrationEffects {
   }
 }
 
-/** Run one migration alone on a fresh simulator. */
-export function runOnce(s: Scenario, faults: readonly ResolvedFault[], sim: Simulator): RunOutput {
-  const m = new SimMigration(sim, s, faults);
+/** Run one migration alone in a fresh world. */
+export function runOnce(s: Scenario, faults: readonly ResolvedFault[]): RunOutput {
+  const world = newWorld(s);
+  const m = new SimMigration(world, s, faults);
   m.start();
-  sim.run();
+  world.sim.run();
   return m.result();
 }
-
-export type { Cause };

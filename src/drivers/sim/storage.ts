@@ -1,9 +1,9 @@
-// The storage side of the virtual-time driver: how fast the live storage copy goes, and what the guest
-// writes meanwhile. Devices are shared by time (an IO of s bytes keeps a device busy 1/iops + s/rate
-// seconds); the network is shared between the copy and the mirrored writes. The copy always keeps at
-// least `copyMinShare` of each device and half of a contended link (two TCP streams share it fairly);
-// when the guest's IO would leave it less, the guest's IO slows down instead -- mirrored writes complete
-// only when both sides have them, so a slow destination slows the guest, it never loses a write.
+// The storage side of the virtual-time driver: how fast the disks let the live storage copy go, and what
+// the guest writes meanwhile. Devices are shared by time (an IO of s bytes keeps a device busy 1/iops +
+// s/rate seconds); the copy always keeps at least `copyMinShare` of each device; when the guest's IO
+// would leave it less, the guest's IO slows down instead -- mirrored writes complete only when both sides
+// have them, so a slow destination slows the guest, it never loses a write. The network (the copy and the
+// mirrored writes sharing the links) is the flow network's part (transfers.ts, guest-io.ts).
 
 import type { DiskImage } from '../../guest/disk.js';
 import type { StorageIo } from '../../guest/workload.js';
@@ -14,14 +14,13 @@ import { CHUNK_SIZE } from '../../transport/defaults.js';
 
 /** Bytes per copy IO: QEMU's mirror copies 1 MiB per request (block/mirror.c), the transport's chunk. */
 export const COPY_CHUNK = CHUNK_SIZE;
-/** The link share a saturated stream keeps against one other stream. */
-const FAIR_SHARE = 0.5;
 
 export interface SegmentTiming {
-  seconds: number;
-  /** Guest IO speed during the segment, relative to its demand (1: unimpeded). */
+  /** Bytes per second the disks let the copy run at. */
+  rate: number;
+  /** Guest IO speed during the segment, relative to its demand (1: unimpeded), as the disks allow. */
   scale: number;
-  /** Bytes per second of mirrored writes on the link. */
+  /** Bytes per second of mirrored writes at that speed (what the network must carry besides the copy). */
   mirrorRate: number;
 }
 
@@ -61,10 +60,10 @@ export class StorageSim {
   }
 
   /**
-   * Timing of one copy segment of `bytes` starting at region `pointer` (regions below it are copied and
-   * mirrored) to the device `dst`, over a link of `link` bytes/s (null: a local copy on one host).
+   * The disks' part of one copy segment starting at region `pointer` (regions below it are copied and
+   * mirrored) to the device `dst`.
    */
-  segment(bytes: number, pointer: number, link: number | null, dst: StorageEndpoint = this.dest!): SegmentTiming {
+  segment(pointer: number, dst: StorageEndpoint = this.dest!): SegmentTiming {
     const share = this.copyMinShare;
     const w = this.io.writeIops * this.baseScale;
     const r = this.io.readIops * this.baseScale;
@@ -75,33 +74,16 @@ export class StorageSim {
     let k = 1;
     if (uSrc > 1 - share) k = Math.min(k, (1 - share) / uSrc);
     if (uDst > 1 - share) k = Math.min(k, (1 - share) / uDst);
-    if (link !== null && mBytes > FAIR_SHARE * link) k = Math.min(k, (FAIR_SHARE * link) / mBytes);
     const rSrc = Math.max(share, 1 - k * uSrc) * streamRate(this.source, COPY_CHUNK);
     const rDst = Math.max(share, 1 - k * uDst) * streamRate(dst, COPY_CHUNK);
-    const rLink = link === null ? Infinity : Math.max(FAIR_SHARE * link, link - k * mBytes);
-    const rate = Math.min(rSrc, rDst, rLink);
-    return { seconds: bytes / rate, scale: k * this.baseScale, mirrorRate: k * mBytes };
+    return { rate: Math.min(rSrc, rDst), scale: k * this.baseScale, mirrorRate: k * mBytes };
   }
 
-  /**
-   * Guest speed while the copy is complete and every write is mirrored (the memory migration of a
-   * shared-nothing move): the destination device and the link bound it.
-   */
-  mirroredScale(link: number | null): number {
-    const dst = this.dest!;
+  /** Guest speed while every write is mirrored (the memory migration of a shared-nothing move), as the destination's device allows. */
+  mirroredScale(): number {
     const w = this.io.writeIops * this.baseScale;
-    let k = 1;
-    const uDst = w * ioCost(dst, this.io.ioSize);
-    if (uDst > 1) k = Math.min(k, 1 / uDst);
-    const mBytes = w * this.io.ioSize;
-    if (link !== null && mBytes > FAIR_SHARE * link) k = Math.min(k, (FAIR_SHARE * link) / mBytes);
-    return k * this.baseScale;
-  }
-
-  /** Guest speed and link share when its IO rides the migration's links (smb-share, --converged). */
-  convergedScale(link: number): number {
-    const bytes = this.ioRate(this.baseScale);
-    return bytes > FAIR_SHARE * link ? ((FAIR_SHARE * link) / bytes) * this.baseScale : this.baseScale;
+    const uDst = w * ioCost(this.dest!, this.io.ioSize);
+    return (uDst > 1 ? 1 / uDst : 1) * this.baseScale;
   }
 
   /**
