@@ -8,7 +8,8 @@ import { readVmSpec, shorthandSpec, type VmSpec } from './guest/files.js';
 import { resolveWorkload, type Extent, type WorkloadSpec } from './guest/workload.js';
 import { parseFault, type FaultSpec } from './migration/faults.js';
 import { getEndpoint, type StorageEndpoint } from './storage/endpoints.js';
-import { getNetwork, measuredLink, NETWORK_DEFAULTS, withOverrides, type Network } from './network/index.js';
+import { getNetwork, measuredLink, NETWORK_DEFAULTS, NETWORK_NAMES, withOverrides, type Network } from './network/index.js';
+import { parseNicSpec } from './network/nic-spec.js';
 import { POLICY_DEFAULTS, type PolicyConfig } from './migration/policy.js';
 import type { NoConvergeAction } from './migration/precopy.js';
 import { MODES, POLICIES, TRANSPORTS, type Mode, type PolicyName, type TransportName } from './result.js';
@@ -153,7 +154,7 @@ export const OPTIONS = {
   mode: { flag: '--mode', form: MODES.join('|'), help: 'migration mode', default: 'cluster', parse: oneOf(MODES) },
   memory: { flag: '--memory', form: 'SIZE', help: 'guest memory', default: '8GiB', parse: positive(parseSize, 'a positive size such as 8GiB') },
   workload: { flag: '--workload', form: 'NAME', help: 'workload preset: idle, web, oltp, vdi, churn, or custom', default: 'web', parse: (v) => v },
-  network: { flag: '--network', form: 'NAME', help: 'network profile: 1g, 2x1g, 2x1g-team, 10g, 2x10g, 10g-rdma, 2x10g-rdma', default: '10g', parse: (v) => v },
+  network: { flag: '--network', form: 'NAME', help: `network profile: ${NETWORK_NAMES.join(', ')}`, default: '10g', parse: (v) => v },
   transport: { flag: '--transport', form: TRANSPORTS.join('|'), help: "live-migration performance option (Hyper-V's default is compression)", default: 'compression', parse: oneOf(TRANSPORTS) },
   policy: { flag: '--policy', form: POLICIES.join('|'), help: 'pre-copy stop policy', default: 'hyperv', parse: oneOf(POLICIES) },
   seed: { flag: '--seed', form: 'N', help: 'seed of every random stream of the run', default: '1', parse: seedInt },
@@ -169,6 +170,12 @@ export const OPTIONS = {
     form: 'RATE',
     help: 'replace the network with one link of this payload rate (replays a measured link; --network is then ignored, and the link has no per-stream cap unless --stream-cap is given)',
     parse: positive(parseRate, 'a positive rate such as 9.2Gbit/s'),
+  },
+  nics: {
+    flag: '--nics',
+    form: 'SPEC',
+    help: 'replace the network with these NICs: comma-separated groups [Nx]SPEED[-rdma][-team][-norss], e.g. 2x25g-rdma,1g or 4x10g-team (--network is then ignored)',
+    parse: (v) => v,
   },
   zeroScanRate: {
     flag: '--zero-scan-rate',
@@ -278,12 +285,19 @@ export function resolveScenario(input: ScenarioInput, naming: Naming = flagNamin
   const overrides = { mtu: v<number>('mtu'), rtt: v<number | undefined>('rtt'), streamCap: v<number>('streamCap') };
   const networkName = v<string>('network');
   const linkRate = v<number | undefined>('linkRate');
+  const nicSpec = v<string | undefined>('nics');
+  // Each replaces the network: given together, one would be ignored silently.
+  if (nicSpec !== undefined && linkRate !== undefined) {
+    throw new InputError({ ...naming('nics'), expected: 'either --nics or --link-rate, not both (each replaces the network)', got: input.nics });
+  }
   const network =
     linkRate !== undefined
       ? rename('linkRate', () =>
           measuredLink(linkRate, { mtu: overrides.mtu, ...(overrides.rtt !== undefined ? { rtt: overrides.rtt } : {}), ...(input.streamCap !== undefined ? { streamCap: overrides.streamCap } : {}) }),
         )
-      : rename('network', () => withOverrides(getNetwork(networkName), overrides));
+      : nicSpec !== undefined
+        ? rename('nics', () => withOverrides(parseNicSpec(nicSpec, OPTIONS.nics.flag), overrides))
+        : rename('network', () => withOverrides(getNetwork(networkName), overrides));
   const dirtyRate = v<number | undefined>('dirtyRate');
   const workloadOverrides = {
     dirtyRate: dirtyRate === undefined ? undefined : dirtyRate / PAGE_SIZE,

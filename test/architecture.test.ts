@@ -13,6 +13,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['cli'],
   ['report'],
   ['bench'],
+  ['evacuation'],
   ['drivers'],
   ['scenario'],
   ['migration', 'transport'],

@@ -66,7 +66,9 @@ const Exclude = z
   })
   .refine((e) => Object.keys(e).some((k) => k !== 'reason'), { message: 'at least one of mode, network, transport, workload, vm, policy' });
 
-const settable = OPTION_KEYS.filter((k) => !AXIS_OPTION_KEYS.includes(k));
+// `nics` replaces the network, which the networks axis sets: as an option of every run it would
+// override the axis silently (a networks axis of NIC specs is for later).
+const settable = OPTION_KEYS.filter((k) => !AXIS_OPTION_KEYS.includes(k) && k !== 'nics');
 
 export const MatrixSchema = z.strictObject({
   $schema: z.string().optional().describe('path of this JSON Schema, for editors'),

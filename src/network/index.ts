@@ -58,7 +58,18 @@ function nics(count: number, gbit: number, opts: { rss?: boolean; rdma?: boolean
   }));
 }
 
-function profile(name: string, description: string, list: Nic[], rtt: number): Network {
+/**
+ * The TCP round trip of a network by its fastest NIC: 1GbE-class links (below 10 Gbit/s) take the 1GbE
+ * figure, faster ones the 10GbE figure. Beyond 10GbE no round trip is sourced here: at 25, 40 and 100
+ * Gbit/s the 10GbE figure is an assumption (the stack, not the wire, dominates a round trip at these
+ * speeds; docs/network.md).
+ */
+export function rttForLineRate(lineRate: number): number {
+  return lineRate < 10 * GBIT ? NETWORK_DEFAULTS.rtt1g : NETWORK_DEFAULTS.rtt10g;
+}
+
+/** A network of these NICs with the default RDMA round trip, MTU and stream cap. */
+export function profile(name: string, description: string, list: Nic[], rtt: number): Network {
   return {
     name,
     description,
@@ -80,6 +91,15 @@ const PROFILES: Record<string, () => Network> = {
   '10g-rdma': () => profile('10g-rdma', 'one 10GbE RDMA NIC (iWARP or RoCE) with RSS', nics(1, 10, { rdma: true }), NETWORK_DEFAULTS.rtt10g),
   '2x10g-rdma': () =>
     profile('2x10g-rdma', 'two 10GbE RDMA NICs with RSS', nics(2, 10, { rdma: true }), NETWORK_DEFAULTS.rtt10g),
+  // Faster Ethernet: round trips as at 10GbE (an assumption, see rttForLineRate).
+  '25g': () => profile('25g', 'one 25GbE NIC with RSS', nics(1, 25, {}), NETWORK_DEFAULTS.rtt10g),
+  '40g': () => profile('40g', 'one 40GbE NIC with RSS', nics(1, 40, {}), NETWORK_DEFAULTS.rtt10g),
+  '100g': () => profile('100g', 'one 100GbE NIC with RSS', nics(1, 100, {}), NETWORK_DEFAULTS.rtt10g),
+  '25g-rdma': () => profile('25g-rdma', 'one 25GbE RDMA NIC (iWARP or RoCE) with RSS', nics(1, 25, { rdma: true }), NETWORK_DEFAULTS.rtt10g),
+  '40g-rdma': () => profile('40g-rdma', 'one 40GbE RDMA NIC (iWARP or RoCE) with RSS', nics(1, 40, { rdma: true }), NETWORK_DEFAULTS.rtt10g),
+  '100g-rdma': () => profile('100g-rdma', 'one 100GbE RDMA NIC (iWARP or RoCE) with RSS', nics(1, 100, { rdma: true }), NETWORK_DEFAULTS.rtt10g),
+  '2x25g': () => profile('2x25g', 'two 25GbE NICs with RSS, not teamed', nics(2, 25, {}), NETWORK_DEFAULTS.rtt10g),
+  '2x25g-rdma': () => profile('2x25g-rdma', 'two 25GbE RDMA NICs with RSS', nics(2, 25, { rdma: true }), NETWORK_DEFAULTS.rtt10g),
 };
 
 export const NETWORK_NAMES = Object.keys(PROFILES);

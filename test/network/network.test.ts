@@ -3,8 +3,8 @@ import { getNetwork, NETWORK_NAMES, protocolEfficiency, withOverrides } from '..
 import { InputError } from '../../src/errors.js';
 
 describe('network profiles and cost model', () => {
-  it('defines the seven named profiles with the right NICs', () => {
-    expect(NETWORK_NAMES).toEqual(['1g', '2x1g', '2x1g-team', '10g', '2x10g', '10g-rdma', '2x10g-rdma']);
+  it('defines the named profiles with the right NICs (the seven first ones unchanged; the faster ones: test/network/nic-spec.test.ts)', () => {
+    expect(NETWORK_NAMES.slice(0, 7)).toEqual(['1g', '2x1g', '2x1g-team', '10g', '2x10g', '10g-rdma', '2x10g-rdma']);
     expect(getNetwork('2x1g-team').nics.map((n) => n.team)).toEqual(['team1', 'team1']);
     expect(getNetwork('2x10g').nics.map((n) => n.lineRate)).toEqual([1.25e9, 1.25e9]);
     expect(getNetwork('10g-rdma').nics[0]!.rdma).toBe(true);

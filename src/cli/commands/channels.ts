@@ -1,9 +1,11 @@
 // `migbench channels`: which SMB 3 multichannel channels a network gets, and why each NIC is used or not.
 
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { InputError } from '../../errors.js';
 import { getNetwork, NETWORK_NAMES, type Nic } from '../../network/index.js';
 import { loadNics } from '../../network/nic-file.js';
+import { parseNicSpec } from '../../network/nic-spec.js';
 import { selectChannels, type SelectionOptions } from '../../transport/selection.js';
 import { formatRate } from '../../units/index.js';
 import { intFlag } from '../flags.js';
@@ -14,7 +16,7 @@ export function registerChannels(program: Command, io: Io): void {
     .command('channels')
     .description('show the SMB 3 multichannel channels chosen for a network and why each NIC is used or left out')
     .option('--network <name>', `a named network: ${NETWORK_NAMES.join(', ')}`)
-    .option('--nics <file>', 'a JSON NIC list instead: {"nics": [{"name", "speed", "rss", "rdma", "team"?, "address"?}]}')
+    .option('--nics <spec|file>', 'NICs instead: a spec such as 2x25g-rdma,1g or 4x10g-team, or a JSON NIC list file (.json) {"nics": [{"name", "speed", "rss", "rdma", "team"?, "address"?}]}')
     .option('--connections-per-rss <n>', 'connections per RSS interface (SMB default 4)')
     .option('--connections-per-rdma <n>', 'connections per RDMA interface (SMB default 2)')
     .option('--max-channels <n>', 'channel cap per session (SMB default 32)')
@@ -23,9 +25,9 @@ export function registerChannels(program: Command, io: Io): void {
     .option('--json', 'print one JSON object')
     .action((o: Record<string, string | boolean | undefined>) => {
       if ((o.network === undefined) === (o.nics === undefined)) {
-        throw new InputError({ source: '--network/--nics', expected: 'exactly one of --network NAME or --nics FILE' });
+        throw new InputError({ source: '--network/--nics', expected: 'exactly one of --network NAME or --nics SPEC|FILE' });
       }
-      const nics: Nic[] = o.nics !== undefined ? loadNics(String(o.nics)) : getNetwork(String(o.network)).nics;
+      const nics: Nic[] = o.nics !== undefined ? nicsFrom(String(o.nics)) : getNetwork(String(o.network)).nics;
       const opts: SelectionOptions = {
         ...int(o, 'connections-per-rss', 'connectionsPerRss'),
         ...int(o, 'connections-per-rdma', 'connectionsPerRdma'),
@@ -53,6 +55,11 @@ export function registerChannels(program: Command, io: Io): void {
       }
       for (const e of sel.excluded) io.out(`  ${e.nic}: not used: ${e.reason}\n`);
     });
+}
+
+/** `--nics`: a JSON file when the value ends in .json or names an existing file, else a NIC spec. */
+function nicsFrom(value: string): Nic[] {
+  return value.toLowerCase().endsWith('.json') || existsSync(value) ? loadNics(value) : parseNicSpec(value, '--nics').nics;
 }
 
 function whyUsed(kind: 'rdma' | 'rss' | 'plain', o: SelectionOptions): string {

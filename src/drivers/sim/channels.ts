@@ -13,7 +13,7 @@ import { pageCost, type PageWork } from '../../transport/model.js';
 import { selectChannels } from '../../transport/selection.js';
 import type { DemandPath } from './guest-io.js';
 import type { PathChannel, SimHost } from './fabric.js';
-import type { SimWorld } from './run.js';
+import type { SimWorld } from './world.js';
 import { COPY_CHUNK } from './storage.js';
 import type { PathSpec, Transfer, TransferSpec } from './transfers.js';
 

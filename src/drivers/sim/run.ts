@@ -11,16 +11,19 @@ import type { Action, Event } from '../../migration/events.js';
 import type { FaultSpec } from '../../migration/faults.js';
 import { Rng } from '../../random/index.js';
 import type { Scenario } from '../../scenario.js';
-import { Simulator } from '../../sim/index.js';
+import type { Simulator } from '../../sim/index.js';
 import { getEndpoint } from '../../storage/endpoints.js';
 import { Runner, type Clock, type MigrationEffects, type Report } from '../loop.js';
 import { SimChannels } from './channels.js';
 import { DestHost, SimDestination } from './destination.js';
-import { SimFabric, type SimHost } from './fabric.js';
+import type { SimHost } from './fabric.js';
 import { GuestIoFlows } from './guest-io.js';
 import { SimGuest } from './guest.js';
 import { StorageSim, type WriteCounts } from './storage.js';
-import { TransferEngine, type Transfer } from './transfers.js';
+import type { Transfer, TransferEngine } from './transfers.js';
+import { newWorld, type SimWorld } from './world.js';
+
+export { newWorld, type SimWorld } from './world.js';
 
 export interface ResolvedFault {
   spec: FaultSpec;
@@ -39,20 +42,6 @@ export interface RunOutput {
 }
 
 type A<T extends Action['type']> = Extract<Action, { type: T }>;
-
-/** One clock and one network that migrations share. */
-export interface SimWorld {
-  sim: Simulator;
-  fabric: SimFabric;
-  engine: TransferEngine;
-  /** Destination hosts by name (their crash, stall and storage state). */
-  destHosts: Map<string, DestHost>;
-}
-
-export function newWorld(s: Scenario, sim = new Simulator()): SimWorld {
-  const fabric = new SimFabric(s.network);
-  return { sim, fabric, engine: new TransferEngine(sim, fabric.net), destHosts: new Map() };
-}
 
 /** Where a migration runs: its source and destination hosts, and which of the pair's streams it is. */
 export interface Route {
