@@ -3,6 +3,7 @@
 // symbolic link) is moved to the folder only after every file is in place, and only for a complete
 // bench: an interrupted bench keeps its finished runs in its folder but never becomes "latest".
 
+import { randomUUID } from 'node:crypto';
 import { existsSync, lstatSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { summarize, type SummaryRow } from '../bench/aggregate.js';
@@ -52,6 +53,8 @@ export interface WriteReportInput {
   threads: number;
   startedAt: Date;
   packageRoot: string;
+  /** Default: a random UUID. */
+  reportId?: string;
 }
 
 export function writeBenchReport(i: WriteReportInput): WrittenReport {
@@ -59,6 +62,7 @@ export function writeBenchReport(i: WriteReportInput): WrittenReport {
   const records = benchRunRecords(i.outcome.runs);
   const summary = summarize(records, metricColumns(BENCH_RUN_COLUMNS, records));
   const meta = benchMeta({
+    reportId: i.reportId ?? randomUUID(),
     plan: i.plan,
     matrix: i.matrix,
     file: i.matrixFile,

@@ -1,12 +1,11 @@
 // meta.json: what produced a report (migbench version, git revision, Node, machine, matrix hash, seed,
 // shard, threads) and how the bench went (runs planned and finished, interrupted, wall time).
 
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpus, hostname, totalmem } from 'node:os';
 import type { Matrix } from '../bench/matrix.js';
 import type { ExcludeReport, Plan } from '../bench/plan.js';
-import { VERSION } from '../version.js';
+import { buildInfo, VERSION, type BuildInfo } from '../version.js';
 
 export interface Machine {
   platform: string;
@@ -18,9 +17,13 @@ export interface Machine {
 }
 
 export interface BenchMeta {
+  /** Identifies this report; also the report_id column of every runs.csv row. */
+  report_id: string;
   migbench_version: string;
+  /** migbench's own revision (from dist/build-info.json, or the package's own checkout), never a consumer's. */
   git_revision: string | null;
   git_dirty: boolean | null;
+  git_revision_source: BuildInfo['source'];
   node_version: string;
   machine: Machine;
   matrix: {
@@ -55,18 +58,6 @@ export function machineInfo(): Machine {
 /** The same machine for wall-time purposes: CPU model and count. */
 export const machineFingerprint = (m: Pick<Machine, 'cpu_model' | 'cpus'>): string => `${m.cpus} x ${m.cpu_model}`;
 
-/** Git revision of the package checkout, or null outside a git work tree (or without git). */
-export function gitRevision(dir: string): { revision: string | null; dirty: boolean | null } {
-  try {
-    const opts = { cwd: dir, encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'], timeout: 5000 };
-    const revision = execFileSync('git', ['rev-parse', 'HEAD'], opts).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], opts).trim() !== '';
-    return { revision, dirty };
-  } catch {
-    return { revision: null, dirty: null };
-  }
-}
-
 /** Canonical JSON: object keys sorted at every level. */
 export function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
@@ -87,6 +78,7 @@ export function matrixHash(m: Matrix): string {
 }
 
 export interface MetaInput {
+  reportId: string;
   plan: Plan;
   matrix: Matrix;
   file: string;
@@ -101,11 +93,13 @@ export interface MetaInput {
 }
 
 export function benchMeta(i: MetaInput): BenchMeta {
-  const git = gitRevision(i.root);
+  const build = buildInfo(i.root);
   return {
+    report_id: i.reportId,
     migbench_version: VERSION,
-    git_revision: git.revision,
-    git_dirty: git.dirty,
+    git_revision: build.git_revision,
+    git_dirty: build.git_dirty,
+    git_revision_source: build.source,
     node_version: process.version,
     machine: machineInfo(),
     matrix: {
