@@ -86,7 +86,7 @@ for (const p of plan.runs as RealPlanned[]) {
 
 const outcome = { runs: real, interrupted: stop, failure: null, wallS: (performance.now() - t0) / 1000 };
 const written = writeBenchReport({ root, name, plan, matrix: main.matrix, matrixFile: 'bench/real.ts', outcome, threads: 1, startedAt, packageRoot: packageRoot() });
-writeFileAtomic(join(written.dir, 'sim-runs.csv'), benchRunsCsv(sims));
+writeFileAtomic(join(written.dir, 'sim-runs.csv'), benchRunsCsv(sims, { reportId: written.meta.report_id }));
 writeFileAtomic(join(written.dir, 'comparison.csv'), toCsv(COMPARISON_COLUMNS, comparison));
 
 // The headline targets, on the 1 GiB web runs.

@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, lstatSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { summarize, type SummaryRow } from '../bench/aggregate.js';
-import { HARNESS_COLUMNS, metricColumns } from '../bench/columns.js';
+import { metricColumns, NONDETERMINISTIC_COLUMNS } from '../bench/columns.js';
+import { plantedSlowdown } from '../bench/planted.js';
 import type { Matrix } from '../bench/matrix.js';
 import type { Plan } from '../bench/plan.js';
 import type { BenchOutcome } from '../bench/runner.js';
@@ -59,10 +60,14 @@ export interface WriteReportInput {
 
 export function writeBenchReport(i: WriteReportInput): WrittenReport {
   const dir = join(i.root, i.name);
-  const records = benchRunRecords(i.outcome.runs);
+  const reportId = i.reportId ?? randomUUID();
+  const reference = i.outcome.reference ?? null;
+  const records = benchRunRecords(i.outcome.runs, { reportId, referenceMs: reference?.median_ms ?? null });
   const summary = summarize(records, metricColumns(BENCH_RUN_COLUMNS, records));
   const meta = benchMeta({
-    reportId: i.reportId ?? randomUUID(),
+    reportId,
+    reference,
+    planted: i.outcome.runs.some((r) => r.result.engine === 'sim') ? plantedSlowdown() : null,
     plan: i.plan,
     matrix: i.matrix,
     file: i.matrixFile,
@@ -73,10 +78,10 @@ export function writeBenchReport(i: WriteReportInput): WrittenReport {
     finishedAt: new Date(),
     wallS: i.outcome.wallS,
     root: i.packageRoot,
-    nondeterministic: HARNESS_COLUMNS,
+    nondeterministic: NONDETERMINISTIC_COLUMNS,
   });
   const { html, charts } = reportHtml({ meta, summary, runs: i.outcome.runs });
-  writeFileAtomic(join(dir, 'runs.csv'), benchRunsCsv(i.outcome.runs));
+  writeFileAtomic(join(dir, 'runs.csv'), benchRunsCsv(i.outcome.runs, { reportId, referenceMs: reference?.median_ms ?? null }));
   writeFileAtomic(join(dir, 'rounds.csv'), benchRoundsCsv(i.outcome.runs));
   writeFileAtomic(join(dir, 'summary.csv'), summaryCsv(summary));
   writeFileAtomic(join(dir, 'report.html'), html);

@@ -5,6 +5,8 @@ import { createHash } from 'node:crypto';
 import { cpus, hostname, totalmem } from 'node:os';
 import type { Matrix } from '../bench/matrix.js';
 import type { ExcludeReport, Plan } from '../bench/plan.js';
+import { PLANTED_SLOWDOWN_ENV } from '../bench/planted.js';
+import type { ReferenceMeasure } from '../bench/runner.js';
 import { buildInfo, VERSION, type BuildInfo } from '../version.js';
 
 export interface Machine {
@@ -47,6 +49,10 @@ export interface BenchMeta {
   wall_s: number;
   /** Columns of runs.csv that differ between two runs of the same matrix and seed. */
   nondeterministic_columns: string[];
+  /** The reference workload's wall times in this bench (null when not measured). */
+  reference_workload: ReferenceMeasure | null;
+  /** Test-only: the planted slowdown factor the bench ran with (MIGBENCH_TEST_PLANTED_SLOWDOWN), or null. */
+  planted_slowdown: number | null;
   warnings: string[];
 }
 
@@ -90,6 +96,8 @@ export interface MetaInput {
   wallS: number;
   root: string;
   nondeterministic: readonly string[];
+  reference?: ReferenceMeasure | null;
+  planted?: number | null;
 }
 
 export function benchMeta(i: MetaInput): BenchMeta {
@@ -121,6 +129,11 @@ export function benchMeta(i: MetaInput): BenchMeta {
     finished_at: i.finishedAt.toISOString(),
     wall_s: Math.round(i.wallS * 1000) / 1000,
     nondeterministic_columns: [...i.nondeterministic],
-    warnings: i.plan.warnings,
+    reference_workload: i.reference ?? null,
+    planted_slowdown: i.planted ?? null,
+    warnings: [
+      ...i.plan.warnings,
+      ...(i.planted ? [`TEST ONLY: a slowdown of ${i.planted}x was planted in every run (${PLANTED_SLOWDOWN_ENV}); these wall times are not real`] : []),
+    ],
   };
 }
