@@ -57,6 +57,25 @@ export function direction(metric: string): Direction {
   return 'neutral';
 }
 
+/**
+ * Metrics that move in whole steps, with the step: a count of pings or rounds, a ping gap (a multiple of
+ * the ping interval, 1 s by default) and a TCP stall (retransmission timeouts, 200 ms at least). A
+ * change of the model that moves one run of a scenario across a step boundary is jitter; `compare` counts
+ * a change only when the mean over the matched runs moves by a whole step.
+ */
+const DISCRETE: Readonly<Record<string, number>> = {
+  precopy_rounds: 1,
+  pings_sent: 1,
+  missed_pings: 1,
+  max_ping_gap_ms: 1000,
+  tcp_max_stall_ms: 200,
+};
+
+/** The step of a discrete metric, or null for a continuous one. */
+export function discreteStep(metric: string): number | null {
+  return DISCRETE[metric] ?? null;
+}
+
 /** A cell as a number for statistics: booleans count as 1 and 0; null, empty and text are missing. */
 export function numeric(v: Cell | undefined): number | null {
   if (typeof v === 'number') return Number.isFinite(v) ? v : null;

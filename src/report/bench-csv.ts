@@ -10,6 +10,7 @@ import type { BenchRun } from '../bench/runner.js';
 import { resolveScenario } from '../scenario.js';
 import { buildLink } from '../transport/model.js';
 import { VERSION } from '../version.js';
+import { unitOf } from './compare-output.js';
 import { RUN_COLUMNS, ROUND_COLUMNS, toCsv } from './csv.js';
 import { precisionOf } from './numbers.js';
 
@@ -43,6 +44,8 @@ export const COMPARE_COLUMNS = [
   'p_adjusted',
   'differs',
   'verdict',
+  'unit',
+  'note',
 ] as const;
 
 const ROUND_KEY = ['mode', 'network', 'transport', 'workload', 'policy', 'seed'] as const;
@@ -138,7 +141,7 @@ export function summaryCsv(rows: readonly SummaryRow[]): string {
 export function compareCsv(rows: readonly CompareRow[]): string {
   return toCsv(
     COMPARE_COLUMNS,
-    rows.map(({ labels, ...r }) => ({ ...r, ...labels })),
+    rows.map(({ labels, ...r }) => ({ ...r, ...labels, unit: unitOf(r.metric), note: r.note ?? null })),
     byMetric,
   );
 }
