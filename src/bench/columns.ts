@@ -8,12 +8,12 @@ export type Row = Record<string, Cell>;
 export const RUN_KEY_COLUMNS = ['run_id', 'scenario', 'repeat', 'vm_label', 'policy_label'] as const;
 
 /**
- * Measured by the harness, not part of the result record: the run's wall time, and that wall time over
- * the reference workload's measured in the same bench. With the report's id, the only columns of a sim
- * run that differ between two runs of the same matrix. Excluded from determinism checks; compared
- * statistically.
+ * Measured by the harness, not part of the result record: the run's wall time and its worker thread's
+ * CPU time, and each over the reference workload's measured in the same bench. With the report's id,
+ * the only columns of a sim run that differ between two runs of the same matrix. Excluded from
+ * determinism checks; compared statistically.
  */
-export const HARNESS_COLUMNS = ['harness_wall_ms', 'harness_wall_ratio'] as const;
+export const HARNESS_COLUMNS = ['harness_wall_ms', 'harness_wall_ratio', 'harness_cpu_ms', 'harness_cpu_ratio'] as const;
 
 /** Columns of runs.csv that differ between two benches of the same matrix and seed (meta.json lists them). */
 export const NONDETERMINISTIC_COLUMNS = ['report_id', ...HARNESS_COLUMNS] as const;
@@ -40,6 +40,8 @@ const LOWER = new Set([
   'tcp_sessions_dropped',
   'harness_wall_ms',
   'harness_wall_ratio',
+  'harness_cpu_ms',
+  'harness_cpu_ratio',
   'storage_copy_time_s',
   'handoff_ms',
   'writes_lost',

@@ -1,9 +1,13 @@
 // A planted slowdown, for testing that `compare` catches one (docs/bench.md, "Wall time on any
-// machine"): with MIGBENCH_TEST_PLANTED_SLOWDOWN=1.4 in the environment, each bench worker busy-waits
-// after every simulation until the run has taken 1.4 times its own time. Nothing else reads it: the
-// simulator, `migbench simulate` and the reference workload are untouched. A bench that runs with it says
-// so on stderr and in meta.json (`planted_slowdown`, and a warning that report.html shows), so a planted
-// report cannot pass for a real one.
+// machine"): with MIGBENCH_TEST_PLANTED_SLOWDOWN=1.4 in the environment, each bench worker does 1.4 times
+// the work for every run, as slower code would: it simulates the run again (its result discarded) 0.4
+// times on average, the fraction spread evenly over the runs by their index. Busy work of the
+// simulator's own kind, not a timed spin, so the slowdown is 1.4x in any clock and under any load (a spin
+// timed by the run's wall time plants more than 1.4x of work when the machine is busy, and the thread CPU
+// clock moves in scheduler ticks). Nothing else reads it: the simulator, `migbench simulate` and the
+// reference workload are untouched. A bench that runs with it says so on stderr and in meta.json
+// (`planted_slowdown`, and a warning that report.html shows), so a planted report cannot pass for a real
+// one.
 
 import { InputError } from '../errors.js';
 
@@ -18,9 +22,14 @@ export function plantedSlowdown(env: NodeJS.ProcessEnv = process.env): number | 
   return f;
 }
 
-/** Busy-wait until `ms` milliseconds have passed since `t0` (performance.now()). */
-export function spinUntil(t0: number, ms: number): void {
-  while (performance.now() - t0 < ms) {
-    // busy: the point is to use the CPU as slower code would
-  }
+/**
+ * How many extra times run `index` repeats its work for a planted factor: floor(factor - 1), plus one
+ * for a share frac(factor - 1) of the runs, chosen by a golden-ratio sequence of the index so that every
+ * stretch of runs (the repeats of a scenario too) gets close to its share.
+ */
+export function extraPasses(factor: number, index: number): number {
+  const extra = factor - 1;
+  const whole = Math.floor(extra);
+  const u = (((index + 1) * 0.6180339887498949) % 1 + 1) % 1;
+  return whole + (u < extra - whole ? 1 : 0);
 }

@@ -14,14 +14,20 @@ export interface BenchRun {
   result: MigrationResult;
   /** Wall-clock time of the simulation, milliseconds (the harness_wall_ms column). */
   wallMs: number;
+  /** CPU time of the worker thread during the simulation, milliseconds (harness_cpu_ms); null when unknown. */
+  cpuMs?: number | null;
 }
 
-/** The reference workload's wall times in this bench (meta.json `reference_workload`). */
+/** The reference workload's wall and CPU times in this bench (meta.json `reference_workload`). */
 export interface ReferenceMeasure {
   version: number;
   samples_ms: number[];
   /** What each run's wall time is divided by (runs.csv `harness_wall_ratio`). */
   median_ms: number;
+  /** The samples' CPU times (empty where the system does not say). */
+  cpu_samples_ms: number[];
+  /** What each run's CPU time is divided by (runs.csv `harness_cpu_ratio`); null when unknown. */
+  cpu_median_ms: number | null;
 }
 
 export interface BenchOutcome {
@@ -50,10 +56,15 @@ export async function runBench(plan: Plan, opts: RunBenchOptions): Promise<Bench
     ...(opts.signal ? { signal: opts.signal } : {}),
     onRun: (done, total) => opts.onRun?.(done, total),
   });
-  const runs = outputs.map((o) => ({ planned: byIndex.get(o.index)!, result: o.result, wallMs: o.wallMs })).sort((a, b) => a.planned.index - b.planned.index);
+  const runs = outputs.map((o) => ({ planned: byIndex.get(o.index)!, result: o.result, wallMs: o.wallMs, cpuMs: o.cpuMs })).sort((a, b) => a.planned.index - b.planned.index);
   const failure = failed ? { runId: byIndex.get(failed.index)?.runId ?? '(reference workload)', ...failed.error } : null;
   const samples = references.map((r) => r.wallMs);
-  const reference = samples.length > 0 ? { version: REFERENCE_VERSION, samples_ms: samples.map((x) => Math.round(x * 1000) / 1000), median_ms: median(samples) } : null;
+  const cpu = references.map((r) => r.cpuMs).filter((x): x is number => x !== null);
+  const us = (x: number): number => Math.round(x * 1000) / 1000;
+  const reference =
+    samples.length > 0
+      ? { version: REFERENCE_VERSION, samples_ms: samples.map(us), median_ms: median(samples), cpu_samples_ms: cpu.map(us), cpu_median_ms: cpu.length === samples.length ? median(cpu) : null }
+      : null;
   return { runs, interrupted, failure, reference, wallS: (performance.now() - t0) / 1000 };
 }
 
@@ -67,9 +78,9 @@ export function executionOrder(runs: readonly PlannedRun[]): PlannedRun[] {
   return [...runs].sort((a, b) => a.repeat - b.repeat || a.index - b.index);
 }
 
-/** Samples of the reference workload per bench: 4 per thread at least, one per 50 runs, at most 40. */
+/** Samples of the reference workload per bench: 8 per thread at least, one per 20 runs, at most 100. */
 export function referenceSampleCount(runs: number, threads: number): number {
-  return Math.min(40, Math.max(4 * threads, Math.ceil(runs / 50)));
+  return Math.min(100, Math.max(8 * threads, Math.ceil(runs / 20)));
 }
 
 /**

@@ -19,7 +19,7 @@ import { precisionOf } from './numbers.js';
  * the run had and what it achieved (computed here from the scenario and the result record), and the wall
  * time as a ratio to the reference workload measured in the same bench (runner.ts).
  */
-export const BENCH_EXTRA_COLUMNS = ['report_id', 'migbench_version', 'link_payload_rate_bps', 'memory_throughput_bps', 'storage_throughput_bps', 'harness_wall_ratio'] as const;
+export const BENCH_EXTRA_COLUMNS = ['report_id', 'migbench_version', 'link_payload_rate_bps', 'memory_throughput_bps', 'storage_throughput_bps', 'harness_wall_ratio', 'harness_cpu_ms', 'harness_cpu_ratio'] as const;
 
 /**
  * runs.csv columns, in order. Columns are only ever added (at the end: the bench's extra columns, and
@@ -66,6 +66,8 @@ export interface ReportContext {
   version?: string;
   /** Median wall time of the reference workload in this bench, milliseconds (null: not measured). */
   referenceMs?: number | null;
+  /** Median CPU time of the reference workload in this bench, milliseconds (null: not measured). */
+  referenceCpuMs?: number | null;
 }
 
 /** One record per run with every runs.csv column (the wall time rounded to the microsecond). */
@@ -83,6 +85,8 @@ export function benchRunRecords(runs: readonly BenchRun[], ctx: ReportContext): 
       memory_throughput_bps: memory.s > 0 ? (memory.bytes * 8) / memory.s : null,
       storage_throughput_bps: result.storage_copy_time_s > 0 ? (result.storage_bytes_copied * 8) / result.storage_copy_time_s : null,
       harness_wall_ratio: ctx.referenceMs ? b.wallMs / ctx.referenceMs : null,
+      harness_cpu_ms: typeof b.cpuMs === 'number' ? Math.round(b.cpuMs * 1000) / 1000 : null,
+      harness_cpu_ratio: ctx.referenceCpuMs && typeof b.cpuMs === 'number' ? b.cpuMs / ctx.referenceCpuMs : null,
     } satisfies Row);
     return row;
   });

@@ -62,7 +62,8 @@ export function writeBenchReport(i: WriteReportInput): WrittenReport {
   const dir = join(i.root, i.name);
   const reportId = i.reportId ?? randomUUID();
   const reference = i.outcome.reference ?? null;
-  const records = benchRunRecords(i.outcome.runs, { reportId, referenceMs: reference?.median_ms ?? null });
+  const ctx = { reportId, referenceMs: reference?.median_ms ?? null, referenceCpuMs: reference?.cpu_median_ms ?? null };
+  const records = benchRunRecords(i.outcome.runs, ctx);
   const summary = summarize(records, metricColumns(BENCH_RUN_COLUMNS, records));
   const meta = benchMeta({
     reportId,
@@ -81,7 +82,7 @@ export function writeBenchReport(i: WriteReportInput): WrittenReport {
     nondeterministic: NONDETERMINISTIC_COLUMNS,
   });
   const { html, charts } = reportHtml({ meta, summary, runs: i.outcome.runs });
-  writeFileAtomic(join(dir, 'runs.csv'), benchRunsCsv(i.outcome.runs, { reportId, referenceMs: reference?.median_ms ?? null }));
+  writeFileAtomic(join(dir, 'runs.csv'), benchRunsCsv(i.outcome.runs, ctx));
   writeFileAtomic(join(dir, 'rounds.csv'), benchRoundsCsv(i.outcome.runs));
   writeFileAtomic(join(dir, 'summary.csv'), summaryCsv(summary));
   writeFileAtomic(join(dir, 'report.html'), html);

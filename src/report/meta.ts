@@ -2,7 +2,7 @@
 // shard, threads) and how the bench went (runs planned and finished, interrupted, wall time).
 
 import { createHash } from 'node:crypto';
-import { cpus, hostname, totalmem } from 'node:os';
+import { availableParallelism, cpus, hostname, totalmem } from 'node:os';
 import type { Matrix } from '../bench/matrix.js';
 import type { ExcludeReport, Plan } from '../bench/plan.js';
 import { PLANTED_SLOWDOWN_ENV } from '../bench/planted.js';
@@ -14,6 +14,8 @@ export interface Machine {
   arch: string;
   cpu_model: string;
   cpus: number;
+  /** CPUs this process may run on (its affinity: `taskset`, a container's CPU set). */
+  cpus_available?: number;
   memory_bytes: number;
   hostname: string;
 }
@@ -58,11 +60,12 @@ export interface BenchMeta {
 
 export function machineInfo(): Machine {
   const c = cpus();
-  return { platform: process.platform, arch: process.arch, cpu_model: c[0]?.model.trim() ?? 'unknown', cpus: c.length, memory_bytes: totalmem(), hostname: hostname() };
+  return { platform: process.platform, arch: process.arch, cpu_model: c[0]?.model.trim() ?? 'unknown', cpus: c.length, cpus_available: availableParallelism(), memory_bytes: totalmem(), hostname: hostname() };
 }
 
-/** The same machine for wall-time purposes: CPU model and count. */
-export const machineFingerprint = (m: Pick<Machine, 'cpu_model' | 'cpus'>): string => `${m.cpus} x ${m.cpu_model}`;
+/** The same machine for wall-time purposes: CPU model and count, and the CPUs the bench could use. */
+export const machineFingerprint = (m: Pick<Machine, 'cpu_model' | 'cpus' | 'cpus_available'>): string =>
+  `${m.cpus} x ${m.cpu_model}${m.cpus_available !== undefined && m.cpus_available !== m.cpus ? ` (${m.cpus_available} available)` : ''}`;
 
 /** Canonical JSON: object keys sorted at every level. */
 export function canonicalJson(v: unknown): string {

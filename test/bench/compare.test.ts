@@ -154,10 +154,10 @@ describe('compare: wall time on machines of different speed (harness_wall_ratio)
     return Array.from({ length: 30 }, (_, s) =>
       runs(`w${s}`, {
         harness_wall_ms: [0, 1, 2, 3, 4].map((i) => (2 + s) * machineSlowdown * planted * (1 + 0.25 * Math.sin(1.3 * i + 2.1 * s + salt))),
-      }).map((r) => ({ ...r, harness_wall_ratio: (r['harness_wall_ms'] as number) / referenceMs })),
+      }).map((r) => ({ ...r, harness_wall_ratio: (r['harness_wall_ms'] as number) / referenceMs, harness_cpu_ms: (r['harness_wall_ms'] as number) * 0.8, harness_cpu_ratio: (r['harness_wall_ms'] as number) / referenceMs })),
     ).flat();
   };
-  const across = { ...opts, overallThreshold: 0.25, skipMetrics: { harness_wall_ms: 'different machines' } };
+  const across = { ...opts, overallThreshold: 0.25, skipMetrics: { harness_wall_ms: 'different machines', harness_cpu_ms: 'different machines' } };
   const overall = (c: ReturnType<typeof compareRuns>, m: string) => c.rows.find((r) => r.scenario === ALL_SCENARIOS && r.metric === m);
 
   it('the same code on a slower machine: the ratio is unchanged, raw wall time is not judged', () => {
@@ -165,7 +165,8 @@ describe('compare: wall time on machines of different speed (harness_wall_ratio)
     expect(c.regression).toBe(false);
     expect(overall(c, 'harness_wall_ratio')).toMatchObject({ verdict: 'same' });
     expect(Math.abs(overall(c, 'harness_wall_ratio')!.change_pct!)).toBeLessThan(10);
-    expect(c.rows.filter((r) => r.metric === 'harness_wall_ms').every((r) => r.verdict === 'not_compared')).toBe(true);
+    expect(c.rows.filter((r) => r.metric === 'harness_wall_ms' || r.metric === 'harness_cpu_ms').every((r) => r.verdict === 'not_compared')).toBe(true);
+    expect(overall(c, 'harness_cpu_ratio')).toMatchObject({ verdict: 'same' });
     // Judged on raw wall time, the slower machine would look like a 70% regression.
     const raw = compareRuns(bench(1, 1, 0), bench(1.7, 1, 1), { ...opts, overallThreshold: 0.25 });
     expect(overall(raw, 'harness_wall_ms')!.verdict).toBe('worse');
@@ -173,6 +174,7 @@ describe('compare: wall time on machines of different speed (harness_wall_ratio)
 
   it('a planted 1.4x slowdown on the other machine is caught in the all-scenarios row of the ratio', () => {
     const c = compareRuns(bench(1, 1, 0), bench(1.7, 1.4, 1), across);
+    expect(overall(c, 'harness_cpu_ratio')!.verdict).toBe('worse');
     const row = overall(c, 'harness_wall_ratio')!;
     expect(row.verdict).toBe('worse');
     expect(row.change_pct!).toBeGreaterThan(30);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { PLANTED_SLOWDOWN_ENV, plantedSlowdown } from '../../src/bench/planted.js';
+import { extraPasses, PLANTED_SLOWDOWN_ENV, plantedSlowdown } from '../../src/bench/planted.js';
 import { REFERENCE_VERSION, referenceWorkload } from '../../src/bench/reference.js';
 import { referenceSampleCount, withReferenceSamples } from '../../src/bench/runner.js';
 import { parseMatrix } from '../../src/bench/matrix.js';
@@ -25,15 +25,15 @@ describe('reference workload', () => {
     const tasks = withReferenceSamples(plan.runs, 2);
     const refs = tasks.map((t, i) => [t, i] as const).filter(([t]) => t.kind === 'reference');
     expect(refs).toHaveLength(referenceSampleCount(60, 2));
-    expect(referenceSampleCount(60, 2)).toBe(8);
+    expect(referenceSampleCount(60, 2)).toBe(16);
     expect(tasks[0]!.kind).toBe('reference');
-    expect(new Set(refs.map(([t]) => t.index))).toEqual(new Set([-1, -2, -3, -4, -5, -6, -7, -8]));
+    expect(new Set(refs.map(([t]) => t.index))).toEqual(new Set(Array.from({ length: 16 }, (_, i) => -1 - i)));
     // Gaps between samples differ by at most one run.
     const gaps = refs.slice(1).map(([, i], k) => i - refs[k]![1] - 1);
     expect(Math.max(...gaps) - Math.min(...gaps)).toBeLessThanOrEqual(1);
     expect(tasks.filter((t) => t.kind !== 'reference').map((t) => t.index)).toEqual(plan.runs.map((r) => r.index));
-    expect(referenceSampleCount(8400, 2)).toBe(40);
-    expect(referenceSampleCount(720, 1)).toBe(15);
+    expect(referenceSampleCount(8400, 2)).toBe(100);
+    expect(referenceSampleCount(720, 1)).toBe(36);
   });
 });
 
@@ -43,5 +43,13 @@ describe('planted slowdown (test only)', () => {
     expect(plantedSlowdown({ [PLANTED_SLOWDOWN_ENV]: '' })).toBeNull();
     expect(plantedSlowdown({ [PLANTED_SLOWDOWN_ENV]: '1.4' })).toBe(1.4);
     for (const bad of ['1', '0.5', 'fast', '11']) expect(() => plantedSlowdown({ [PLANTED_SLOWDOWN_ENV]: bad })).toThrow(/MIGBENCH_TEST_PLANTED_SLOWDOWN: expected a test-only slowdown factor/);
+  });
+
+  it('plants the factor as extra passes of the work: 1.4x over any stretch of runs, 2.5x as 1 or 2 extra', () => {
+    const total = (f: number, from: number, n: number) => Array.from({ length: n }, (_, i) => 1 + extraPasses(f, from + i)).reduce((a, b) => a + b, 0);
+    expect(total(1.4, 0, 1000) / 1000).toBeCloseTo(1.4, 2);
+    for (const from of [0, 37, 500]) expect(Math.abs(total(1.4, from, 20) / 20 - 1.4)).toBeLessThanOrEqual(0.05);
+    expect(new Set(Array.from({ length: 50 }, (_, i) => extraPasses(2.5, i)))).toEqual(new Set([1, 2]));
+    expect(total(2.5, 0, 1000) / 1000).toBeCloseTo(2.5, 2);
   });
 });

@@ -54,10 +54,10 @@ describe('migbench bench', () => {
     expect(r.out).toMatch(/cluster\s+10g-rdma\s+-\s+\d/);
     expect(r.out).toMatch(/40 of 40 runs in [\d.]+ s on 2 threads; reports in .*first\/ \(runs\.csv, rounds\.csv, summary\.csv, report\.html, meta\.json\)/);
     const meta = JSON.parse(readFileSync(join(reports, 'first', 'meta.json'), 'utf8'));
-    expect(meta).toMatchObject({ migbench_version: expect.any(String), node_version: process.version, threads: 2, runs_planned: 40, runs_finished: 40, interrupted: false, shard: null, nondeterministic_columns: ['report_id', 'harness_wall_ms', 'harness_wall_ratio'], planted_slowdown: null });
+    expect(meta).toMatchObject({ migbench_version: expect.any(String), node_version: process.version, threads: 2, runs_planned: 40, runs_finished: 40, interrupted: false, shard: null, nondeterministic_columns: ['report_id', 'harness_wall_ms', 'harness_wall_ratio', 'harness_cpu_ms', 'harness_cpu_ratio'], planted_slowdown: null });
     expect(meta.report_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(meta.reference_workload).toMatchObject({ version: 1, median_ms: expect.any(Number) });
-    expect(meta.reference_workload.samples_ms.length).toBeGreaterThanOrEqual(8); // 4 per thread at least
+    expect(meta.reference_workload.samples_ms.length).toBeGreaterThanOrEqual(16); // 8 per thread at least
     expect(meta.matrix).toMatchObject({ name: 'm', seed: 3, repeats: 2, scenarios: 20, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(meta.matrix.excluded[0]).toMatchObject({ scenarios: 4, reason: 'tcp over 10g-rdma is the 10g link' });
     expect(meta.machine.cpus).toBeGreaterThan(0);

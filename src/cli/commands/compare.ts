@@ -68,17 +68,28 @@ function fraction(flag: string, value: unknown, example: string): number {
   }
 }
 
-/** Wall-time metrics that cannot be judged between these two reports, each with the reason. */
+/**
+ * Wall-time metrics that are not judged between these two reports, each with the reason. Raw times
+ * (harness_wall_ms, harness_cpu_ms) only on the same machine; the ratios to the reference workload on
+ * any machine, the CPU-time ratio in preference to the wall-time one (CPU time does not count the time a
+ * thread waits for a core that another process holds).
+ */
 function wallTimeSkips(base: BenchMeta | null, current: BenchMeta | null, anyMachine: boolean): Record<string, string> {
   const skip: Record<string, string> = {};
   if (!anyMachine && base?.machine && current?.machine) {
     const a = machineFingerprint(base.machine);
     const b = machineFingerprint(current.machine);
-    if (a !== b) skip['harness_wall_ms'] = `harness_wall_ms not judged: the base ran on ${a}, the current report on ${b}; harness_wall_ratio (wall time over the reference workload's in the same bench) is judged instead (--any-machine judges both)`;
+    for (const m of ['harness_wall_ms', 'harness_cpu_ms']) {
+      if (a !== b) skip[m] = `${m} not judged: the base ran on ${a}, the current report on ${b}; the ratios to the reference workload measured in the same bench are judged instead (--any-machine judges it)`;
+    }
   }
   const ra = base?.reference_workload?.version;
   const rb = current?.reference_workload?.version;
-  if (ra !== undefined && rb !== undefined && ra !== rb) skip['harness_wall_ratio'] = `harness_wall_ratio not judged: the reports measured different reference workloads (versions ${ra} and ${rb}); refresh the baseline`;
+  if (ra !== undefined && rb !== undefined && ra !== rb) {
+    for (const m of ['harness_wall_ratio', 'harness_cpu_ratio']) skip[m] = `${m} not judged: the reports measured different reference workloads (versions ${ra} and ${rb}); refresh the baseline`;
+  } else if (typeof base?.reference_workload?.cpu_median_ms === 'number' && typeof current?.reference_workload?.cpu_median_ms === 'number') {
+    skip['harness_wall_ratio'] = 'harness_wall_ratio not judged: both reports have harness_cpu_ratio, which is judged instead (CPU time does not count waiting for a core that other load holds)';
+  }
   return skip;
 }
 
