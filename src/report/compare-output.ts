@@ -185,7 +185,9 @@ export function jsonReport(cmp: Comparison, ctx: CompareContext): Record<string,
     notes: ctx.notes,
     compare_csv: ctx.out || null,
     regressions: cmp.rows.filter((r) => r.verdict === 'worse').map(row),
-    rows: (ctx.all ? cmp.rows : cmp.rows.filter((r) => r.verdict !== 'same')).map(row),
+    /** The all-scenarios rows of the measured metrics (wall and CPU time), whatever their verdict. */
+    overall: cmp.rows.filter((r) => r.scenario === ALL_SCENARIOS).map(row),
+    rows: (ctx.all ? cmp.rows : cmp.rows.filter((r) => r.verdict !== 'same' || r.scenario === ALL_SCENARIOS)).map(row),
   };
 }
 
