@@ -35,7 +35,8 @@ try {
   refuse(`${root} is not a git checkout (a baseline must name the commit it was made from)`);
 }
 if (realpathSync(top) !== realpathSync(root)) refuse(`${root} is inside another repository (${top}), not a checkout of migbench`);
-const status = git('status', '--porcelain');
+// Not trimmed: each line is "XY path", and X may be a space.
+const status = execFileSync('git', ['status', '--porcelain'], { cwd: root, encoding: 'utf8' }).replace(/\n$/, '');
 if (status !== '') {
   const files = status.split('\n');
   refuse(`the working tree has ${files.length} uncommitted change${files.length === 1 ? '' : 's'} (${files.slice(0, 5).map((l) => l.slice(3)).join(', ')}${files.length > 5 ? ', ...' : ''}); commit or stash them first: a baseline must come from a commit`);
