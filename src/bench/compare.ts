@@ -234,14 +234,32 @@ function judgeMeasured(rows: CompareRow[], opts: CompareOptions): void {
 }
 
 /**
- * One measured metric over all scenarios: the log ratio of the current to the base mean in each scenario
- * (both means > 0), a one-sample t-test of their mean against 0 (n - 1 df), and the geometric mean ratio
- * as the change. Needs at least 3 scenarios.
+ * One measured metric over all scenarios: the log ratio of the current to the base mean in each scenario,
+ * a one-sample t-test of their mean against 0 (n - 1 df), and the geometric mean ratio as the change.
+ * Needs at least 3 scenarios. A metric measured by a coarse clock (a thread's CPU time moves in
+ * scheduler ticks, so a short run can read 0) can have a mean of 0 in a scenario, whose log ratio does
+ * not exist; dropping such scenarios would favour the side that read more. Consecutive scenarios are
+ * then summed in blocks, the smallest block size (up to 16) that leaves no block at 0 on either side, and
+ * the test runs over the blocks.
  */
 function acrossScenarios(metric: string, rows: readonly CompareRow[], opts: CompareOptions): CompareRow | null {
-  const pairs = rows.filter((r) => r.metric === metric && r.kind === 'measured' && r.verdict !== 'not_compared' && r.base_mean !== null && r.current_mean !== null && r.base_mean > 0 && r.current_mean > 0);
-  if (pairs.length < 3) return null;
-  const logs = pairs.map((r) => Math.log(r.current_mean! / r.base_mean!));
+  const pairs = rows.filter((r) => r.metric === metric && r.kind === 'measured' && r.verdict !== 'not_compared' && r.base_mean !== null && r.current_mean !== null && r.base_mean >= 0 && r.current_mean >= 0);
+  let size = 1;
+  let blocks: { base: number; current: number }[] = [];
+  for (; size <= 16; size++) {
+    blocks = [];
+    for (let i = 0; i < pairs.length; i += size) {
+      const chunk = pairs.slice(i, i + size);
+      blocks.push({ base: chunk.reduce((t, r) => t + r.base_mean!, 0) / chunk.length, current: chunk.reduce((t, r) => t + r.current_mean!, 0) / chunk.length });
+    }
+    if (blocks.every((b) => b.base > 0 && b.current > 0)) break;
+  }
+  if (size > 16) {
+    size = 16;
+    blocks = blocks.filter((b) => b.base > 0 && b.current > 0);
+  }
+  if (blocks.length < 3) return null;
+  const logs = blocks.map((b) => Math.log(b.current / b.base));
   const n = logs.length;
   const m = mean(logs);
   const sd = Math.sqrt(logs.reduce((s, x) => s + (x - m) ** 2, 0) / (n - 1));
@@ -255,13 +273,14 @@ function acrossScenarios(metric: string, rows: readonly CompareRow[], opts: Comp
     better_when: direction(metric),
     base_n: n,
     current_n: n,
-    base_mean: geo(pairs.map((r) => r.base_mean!)),
-    current_mean: geo(pairs.map((r) => r.current_mean!)),
+    base_mean: geo(blocks.map((b) => b.base)),
+    current_mean: geo(blocks.map((b) => b.current)),
     change_pct: 100 * Math.expm1(m),
     p_value: p,
     p_adjusted: p,
     differs: null,
     verdict: 'same',
+    ...(size > 1 ? { note: `${pairs.length} scenarios in ${n} blocks of ${size} consecutive scenarios (some scenario means read 0)` } : {}),
   };
   if (p < opts.alpha && beyond(row, { ...opts, threshold: opts.overallThreshold ?? opts.threshold })) row.verdict = judged(row);
   return row;

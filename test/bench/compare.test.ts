@@ -186,6 +186,24 @@ describe('compare: wall time on machines of different speed (harness_wall_ratio)
   });
 });
 
+describe('compare: a coarse clock (CPU time read as 0 in short runs)', () => {
+  // 60 scenarios whose runs take 1 to 3 ms of CPU, read by a clock that moves in 4 ms ticks: a run reads
+  // 0 or 4 with the right odds, so means of 0 are common. The current side does 1.4x the work.
+  const ticks = (cpu: number, salt: number): number => (((Math.sin(salt * 12.9898) * 43758.5453) % 1) + 1) % 1 < cpu / 4 ? 4 : 0;
+  const bench = (factor: number, salt: number): Row[] =>
+    Array.from({ length: 60 }, (_, s) => runs(`c${s}`, { harness_cpu_ms: [0, 1, 2].map((i) => ticks((1 + (s % 3)) * factor, salt + s * 7 + i)) })).flat();
+
+  it('sums scenarios in blocks rather than dropping those that read 0, and still sees the slowdown', () => {
+    const c = compareRuns(bench(1, 1), bench(1.4, 2), { ...opts, overallThreshold: 0.25 });
+    const all = c.rows.find((r) => r.scenario === ALL_SCENARIOS)!;
+    expect(all.note).toMatch(/60 scenarios in \d+ blocks of \d+ consecutive scenarios/);
+    expect(all.change_pct!).toBeGreaterThan(20);
+    expect(all.change_pct!).toBeLessThan(70);
+    const same = compareRuns(bench(1, 1), bench(1, 2), { ...opts, overallThreshold: 0.25 }).rows.find((r) => r.scenario === ALL_SCENARIOS)!;
+    expect(same.verdict).toBe('same');
+  });
+});
+
 describe('compare: measured metrics (Welch t-test and threshold)', () => {
   const wall = [10.0, 10.4, 9.8, 10.1, 10.2];
   const base = runs('a', { harness_wall_ms: wall });
