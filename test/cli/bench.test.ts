@@ -7,6 +7,7 @@ import { parse } from 'csv-parse/sync';
 import { memoryIo } from '../../src/cli/io.js';
 import { run } from '../../src/cli/main.js';
 import { NONDETERMINISTIC_COLUMNS } from '../../src/bench/columns.js';
+import { REFERENCE_VERSION } from '../../src/bench/reference.js';
 
 async function cli(...args: string[]) {
   const io = memoryIo();
@@ -56,7 +57,7 @@ describe('migbench bench', () => {
     const meta = JSON.parse(readFileSync(join(reports, 'first', 'meta.json'), 'utf8'));
     expect(meta).toMatchObject({ migbench_version: expect.any(String), node_version: process.version, threads: 2, runs_planned: 40, runs_finished: 40, interrupted: false, shard: null, nondeterministic_columns: ['report_id', 'harness_wall_ms', 'harness_wall_ratio', 'harness_cpu_ms', 'harness_cpu_ratio'], planted_slowdown: null });
     expect(meta.report_id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(meta.reference_workload).toMatchObject({ version: 1, median_ms: expect.any(Number) });
+    expect(meta.reference_workload).toMatchObject({ version: REFERENCE_VERSION, median_ms: expect.any(Number) });
     expect(meta.reference_workload.samples_ms.length).toBeGreaterThanOrEqual(16); // 8 per thread at least
     expect(meta.matrix).toMatchObject({ name: 'm', seed: 3, repeats: 2, scenarios: 20, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(meta.matrix.excluded[0]).toMatchObject({ scenarios: 4, reason: 'tcp over 10g-rdma is the 10g link' });
