@@ -3,8 +3,9 @@
 // downtime, data sent, missed pings) there is one small chart per workload, each with its own scale so
 // that a light workload is not flattened by a heavy one: bars of the median of the repeats (the
 // statistic the CLI table shows) by network (columns) and transport (colour), the runs' min-max range
-// as a black rule, a red cross over scenarios where some run did not converge, and on downtime charts
-// the 300 ms target as a dashed red line. Then the dirty pages per pre-copy round.
+// as a black rule, a coloured 0 where the median is 0, a red cross over scenarios where some run did not
+// converge, and on downtime charts the 300 ms target as a dashed red line. Then the dirty pages per
+// pre-copy round.
 
 import * as Plot from '@observablehq/plot';
 import { parseHTML } from 'linkedom';
@@ -134,7 +135,7 @@ function barChart(spec: BarSpec, g: Group, gi: number, workload: string, wi: num
     Plot.ruleX(data, { fx: 'network', x: 'transport', y1: 'lo', y2: 'hi', stroke: 'black', strokeWidth: 1.5 }),
     // A bar of height 0 is invisible: say 0 in its colour, so zero and missing look different.
     Plot.text(
-      data.filter((x) => x.hi === 0),
+      data.filter((x) => x.y === 0),
       { fx: 'network', x: 'transport', y: 0, text: () => '0', dy: -7, fill: 'transport', fontSize: 11, fontWeight: 'bold' },
     ),
     Plot.text(
