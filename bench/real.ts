@@ -7,6 +7,8 @@
 //   npm run bench:real -- [--memory 512MiB] [--workloads idle,web,oltp] [--channels 1,2,4]
 //                         [--rates 1Gbit/s,none] [--repeats 1] [--headline-repeats 3] [--name NAME]
 //                         [--no-reserve]   (the local destination faults its memory in as data arrives)
+//   npm run bench:real -- --quick    (the nightly's short preset: 512 MiB web and oltp, 4 channels,
+//                                     unlimited, then one headline run; explicit flags override it)
 
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../src/bench/paths.js';
@@ -28,16 +30,17 @@ const arg = (name: string, def: string) => {
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : def;
 };
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const quick = args.includes('--quick');
 const memory = parseSize(arg('--memory', '512MiB'));
 const matrix = {
   memory,
-  workloads: list(arg('--workloads', 'idle,web,oltp')),
-  channels: list(arg('--channels', '1,2,4')).map(Number),
-  rates: list(arg('--rates', '1Gbit/s,none')).map((r) => (r === 'none' ? null : parseRate(r))),
+  workloads: list(arg('--workloads', quick ? 'web,oltp' : 'idle,web,oltp')),
+  channels: list(arg('--channels', quick ? '4' : '1,2,4')).map(Number),
+  rates: list(arg('--rates', quick ? 'none' : '1Gbit/s,none')).map((r) => (r === 'none' ? null : parseRate(r))),
   repeats: Number(arg('--repeats', '1')),
   seed: Number(arg('--seed', '1')),
 };
-const headlineRepeats = Number(arg('--headline-repeats', '3'));
+const headlineRepeats = Number(arg('--headline-repeats', quick ? '1' : '3'));
 const root = resolve(arg('--reports', join(packageRoot(), 'reports', 'real')));
 const name = args.includes('--name') ? checkReportName(arg('--name', '')) : defaultReportName(root);
 
@@ -86,7 +89,7 @@ for (const p of plan.runs as RealPlanned[]) {
 
 const outcome = { runs: real, interrupted: stop, failure: null, wallS: (performance.now() - t0) / 1000 };
 const written = writeBenchReport({ root, name, plan, matrix: main.matrix, matrixFile: 'bench/real.ts', outcome, threads: 1, startedAt, packageRoot: packageRoot() });
-writeFileAtomic(join(written.dir, 'sim-runs.csv'), benchRunsCsv(sims));
+writeFileAtomic(join(written.dir, 'sim-runs.csv'), benchRunsCsv(sims, { reportId: written.meta.report_id }));
 writeFileAtomic(join(written.dir, 'comparison.csv'), toCsv(COMPARISON_COLUMNS, comparison));
 
 // The headline targets, on the 1 GiB web runs.

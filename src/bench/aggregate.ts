@@ -1,8 +1,10 @@
 // Per-scenario statistics of every metric (summary.csv): n, mean, median, p95, min, max, sample
-// standard deviation and a 95% confidence interval of the mean (t distribution, n - 1 df).
+// standard deviation and a 95% confidence interval of the mean (t distribution, n - 1 df), clipped to
+// the values the metric can take: every metric of a run is a time, a size, a count or a ratio, never
+// negative, and a boolean metric's mean is a share of runs, within 0..1.
 
 import { isMeasured, LABEL_COLUMNS, numeric, type Row } from './columns.js';
-import { describe, type Describe } from './stats.js';
+import { describe, type Describe, type Range } from './stats.js';
 
 export interface SummaryRow extends Describe {
   scenario: string;
@@ -32,8 +34,16 @@ export function summarize(rows: readonly Row[], metrics: readonly string[]): Sum
     for (const metric of metrics) {
       const values = group.map((r) => numeric(r[metric])).filter((v): v is number => v !== null);
       if (values.length === 0) continue;
-      out.push({ scenario, labels, metric, kind: isMeasured(metric, group) ? 'measured' : 'deterministic', ...describe(values) });
+      out.push({ scenario, labels, metric, kind: isMeasured(metric, group) ? 'measured' : 'deterministic', ...describe(values, rangeOf(metric, group)) });
     }
   }
   return out;
+}
+
+const NON_NEGATIVE: Range = { min: 0, max: Infinity };
+const SHARE: Range = { min: 0, max: 1 };
+
+/** The values a metric can take: a share of runs for a boolean column, otherwise [0, Infinity). */
+export function rangeOf(metric: string, group: readonly Row[]): Range {
+  return group.some((r) => typeof r[metric] === 'boolean') ? SHARE : NON_NEGATIVE;
 }

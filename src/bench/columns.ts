@@ -8,13 +8,18 @@ export type Row = Record<string, Cell>;
 export const RUN_KEY_COLUMNS = ['run_id', 'scenario', 'repeat', 'vm_label', 'policy_label'] as const;
 
 /**
- * Measured by the harness, not part of the result record: the only columns of a sim run that differ
- * between two runs of the same matrix. Excluded from determinism checks; compared statistically.
+ * Measured by the harness, not part of the result record: the run's wall time and its worker thread's
+ * CPU time, and each over the reference workload's measured in the same bench. With the report's id,
+ * the only columns of a sim run that differ between two runs of the same matrix. Excluded from
+ * determinism checks; compared statistically.
  */
-export const HARNESS_COLUMNS = ['harness_wall_ms'] as const;
+export const HARNESS_COLUMNS = ['harness_wall_ms', 'harness_wall_ratio', 'harness_cpu_ms', 'harness_cpu_ratio'] as const;
+
+/** Columns of runs.csv that differ between two benches of the same matrix and seed (meta.json lists them). */
+export const NONDETERMINISTIC_COLUMNS = ['report_id', ...HARNESS_COLUMNS] as const;
 
 /** Columns that describe the scenario rather than measure it: never summarized or compared. */
-export const INPUT_COLUMNS = ['repeat', 'seed', 'memory_bytes', 'disk_bytes'];
+export const INPUT_COLUMNS = ['repeat', 'seed', 'memory_bytes', 'disk_bytes', 'link_payload_rate_bps'];
 
 /** Scenario label columns of summary.csv (taken from runs.csv). */
 export const LABEL_COLUMNS = ['mode', 'network', 'transport', 'workload', 'vm_label', 'policy_label'] as const;
@@ -34,6 +39,9 @@ const LOWER = new Set([
   'tcp_max_stall_ms',
   'tcp_sessions_dropped',
   'harness_wall_ms',
+  'harness_wall_ratio',
+  'harness_cpu_ms',
+  'harness_cpu_ratio',
   'storage_copy_time_s',
   'handoff_ms',
   'writes_lost',
@@ -49,6 +57,25 @@ export function direction(metric: string): Direction {
   if (HIGHER.has(metric)) return 'higher';
   if (/_(s|ms)$/.test(metric)) return 'lower';
   return 'neutral';
+}
+
+/**
+ * Metrics that move in whole steps, with the step: a count of pings or rounds, a ping gap (a multiple of
+ * the ping interval, 1 s by default) and a TCP stall (retransmission timeouts, 200 ms at least). A
+ * change of the model that moves one run of a scenario across a step boundary is jitter; `compare` counts
+ * a change only when the mean over the matched runs moves by a whole step.
+ */
+const DISCRETE: Readonly<Record<string, number>> = {
+  precopy_rounds: 1,
+  pings_sent: 1,
+  missed_pings: 1,
+  max_ping_gap_ms: 1000,
+  tcp_max_stall_ms: 200,
+};
+
+/** The step of a discrete metric, or null for a continuous one. */
+export function discreteStep(metric: string): number | null {
+  return DISCRETE[metric] ?? null;
 }
 
 /** A cell as a number for statistics: booleans count as 1 and 0; null, empty and text are missing. */

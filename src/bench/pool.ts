@@ -1,33 +1,34 @@
-// Runs planned runs in a piscina worker pool with an explicit thread count. At most `window` tasks are
-// in flight, so an abort (Ctrl-C) stops scheduling at once: the runs in flight finish, the rest never
-// start, and the caller keeps every finished result. Results come back keyed by their plan index, so
-// the order of completion never reaches a report.
+// Runs tasks (planned runs, and samples of the reference workload) in a piscina worker pool with an
+// explicit thread count. At most `window` tasks are in flight, so an abort (Ctrl-C) stops scheduling at
+// once: the tasks in flight finish, the rest never start, and the caller keeps every finished result.
+// Results come back keyed by their index, so the order of completion never reaches a report.
 
 import { Piscina } from 'piscina';
 import { MigbenchError } from '../errors.js';
 import { workerFile } from './paths.js';
-import type { PlannedRun } from './plan.js';
-import type { RunFailure, RunOutput, RunTask } from './worker.js';
+import type { ReferenceOutput, RunFailure, RunOutput, Task, TaskOutput } from './worker.js';
 
 export interface PoolOptions {
   threads: number;
   signal?: AbortSignal;
-  /** Called after each finished run (for progress). */
+  /** Called after each finished run (for progress; reference samples are not counted). */
   onRun?: (done: number, total: number, out: RunOutput) => void;
 }
 
 export interface PoolResult {
-  /** Finished runs, in plan order. */
+  /** Finished runs, in the order of the tasks. */
   outputs: RunOutput[];
+  /** Finished reference samples, in the order of the tasks. */
+  references: ReferenceOutput[];
   /** True when the signal (or a failed run) stopped the bench before every run finished. */
   interrupted: boolean;
   /** The first run that failed, if any: the pool stops handing out runs after it. */
   failed: RunFailure | null;
 }
 
-export async function runPool(runs: readonly PlannedRun[], opts: PoolOptions): Promise<PoolResult> {
+export async function runPool(tasks: readonly Task[], opts: PoolOptions): Promise<PoolResult> {
   if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new MigbenchError('E_INPUT', `threads must be a whole number >= 1, got ${opts.threads}`);
-  const pool = new Piscina<RunTask, RunOutput | RunFailure>({
+  const pool = new Piscina<Task, TaskOutput>({
     filename: workerFile(),
     minThreads: opts.threads,
     maxThreads: opts.threads,
@@ -35,7 +36,9 @@ export async function runPool(runs: readonly PlannedRun[], opts: PoolOptions): P
     atomics: 'disabled',
     idleTimeout: 1000,
   });
-  const byIndex = new Map<number, RunOutput>();
+  const byIndex = new Map<number, RunOutput | ReferenceOutput>();
+  const totalRuns = tasks.filter((t) => t.kind !== 'reference').length;
+  let runsDone = 0;
   const window = opts.threads * 2;
   let next = 0;
   let failure: unknown = null;
@@ -45,11 +48,11 @@ export async function runPool(runs: readonly PlannedRun[], opts: PoolOptions): P
     await new Promise<void>((resolveAll) => {
       let inFlight = 0;
       const pump = (): void => {
-        while (!stopped() && inFlight < window && next < runs.length) {
-          const run = runs[next++]!;
+        while (!stopped() && inFlight < window && next < tasks.length) {
+          const task = tasks[next++]!;
           inFlight++;
           pool
-            .run({ index: run.index, input: { ...run.scenario.input, seed: run.seed } })
+            .run(task)
             .then(
               (out) => {
                 if ('error' in out) {
@@ -57,7 +60,7 @@ export async function runPool(runs: readonly PlannedRun[], opts: PoolOptions): P
                   return;
                 }
                 byIndex.set(out.index, out);
-                opts.onRun?.(byIndex.size, runs.length, out);
+                if (!('kind' in out)) opts.onRun?.(++runsDone, totalRuns, out);
               },
               (err: unknown) => {
                 failure ??= err;
@@ -68,7 +71,7 @@ export async function runPool(runs: readonly PlannedRun[], opts: PoolOptions): P
               pump();
             });
         }
-        if (inFlight === 0 && (stopped() || next >= runs.length)) resolveAll();
+        if (inFlight === 0 && (stopped() || next >= tasks.length)) resolveAll();
       };
       opts.signal?.addEventListener('abort', () => pump(), { once: true });
       pump();
@@ -77,6 +80,8 @@ export async function runPool(runs: readonly PlannedRun[], opts: PoolOptions): P
     await pool.destroy();
   }
   if (failure !== null) throw failure;
-  const outputs = runs.map((r) => byIndex.get(r.index)).filter((o): o is RunOutput => o !== undefined);
-  return { outputs, interrupted: outputs.length < runs.length, failed };
+  const done = tasks.map((t) => byIndex.get(t.index)).filter((o) => o !== undefined);
+  const outputs = done.filter((o): o is RunOutput => !('kind' in o));
+  const references = done.filter((o): o is ReferenceOutput => 'kind' in o);
+  return { outputs, references, interrupted: outputs.length < totalRuns, failed };
 }

@@ -1,11 +1,10 @@
 // Statistics for bench summaries and comparisons. Descriptive statistics come from simple-statistics;
-// the Student t distribution (CDF and quantile) from stdlib's regularized incomplete beta. Welch's
+// the Student t distribution (CDF and quantile) from tdist.ts (regularized incomplete beta). Welch's
 // unequal-variance t-test is written here because simple-statistics' tTestTwoSample is a pooled
 // (equal-variance) Student t without a p-value. Methods are stated in docs/bench.md.
 
-import tCdf from '@stdlib/stats-base-dists-t-cdf';
-import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 import { max, mean, median, min, quantileSorted, sampleStandardDeviation } from 'simple-statistics';
+import { tCdf, tQuantile } from './tdist.js';
 
 export interface Describe {
   n: number;
@@ -17,13 +16,23 @@ export interface Describe {
   max: number;
   /** Sample standard deviation (n - 1 in the denominator); null for n = 1. */
   stdev: number | null;
-  /** 95% confidence interval of the mean: mean +- t(0.975, n - 1) * stdev / sqrt(n); null for n = 1. */
+  /**
+   * 95% confidence interval of the mean: mean +- t(0.975, n - 1) * stdev / sqrt(n), clipped to the values
+   * the metric can take (`range`); null for n = 1.
+   */
   ci95_low: number | null;
   ci95_high: number | null;
 }
 
-/** Descriptive statistics of a non-empty sample. */
-export function describe(values: readonly number[]): Describe {
+/** The values a metric can take: [0, Infinity) for times, sizes and counts, [0, 1] for shares of runs. */
+export interface Range {
+  min: number;
+  max: number;
+}
+export const ANY: Range = { min: -Infinity, max: Infinity };
+
+/** Descriptive statistics of a non-empty sample; the confidence interval is clipped to `range`. */
+export function describe(values: readonly number[], range: Range = ANY): Describe {
   if (values.length === 0) throw new RangeError('describe() needs at least one value');
   const xs = [...values];
   const sorted = [...values].sort((a, b) => a - b);
@@ -32,13 +41,19 @@ export function describe(values: readonly number[]): Describe {
   let stdev: number | null = null;
   let lo: number | null = null;
   let hi: number | null = null;
+  const lowest = sorted[0]!;
+  const highest = sorted[n - 1]!;
   if (n >= 2) {
-    stdev = sampleStandardDeviation(xs);
+    // Identical values have no spread (the arithmetic would leave one of about 1e-16 of the mean).
+    stdev = lowest === highest ? 0 : sampleStandardDeviation(xs);
     const half = tQuantile(0.975, n - 1) * (stdev / Math.sqrt(n));
-    lo = m - half;
-    hi = m + half;
+    lo = Math.min(Math.max(m - half, range.min), range.max);
+    hi = Math.max(Math.min(m + half, range.max), range.min);
   }
-  return { n, mean: m, median: median(xs), p95: quantileSorted(sorted, 0.95), min: min(xs), max: max(xs), stdev, ci95_low: lo, ci95_high: hi };
+  // Identical values: their mean and interval are the value itself (not a neighbour of it in the last bit).
+  const mu = lowest === highest ? lowest : m;
+  if (lowest === highest && n >= 2) lo = hi = mu;
+  return { n, mean: mu, median: median(xs), p95: quantileSorted(sorted, 0.95), min: min(xs), max: max(xs), stdev, ci95_low: lo, ci95_high: hi };
 }
 
 export interface WelchResult {

@@ -3,10 +3,12 @@
 // symbolic link) is moved to the folder only after every file is in place, and only for a complete
 // bench: an interrupted bench keeps its finished runs in its folder but never becomes "latest".
 
+import { randomUUID } from 'node:crypto';
 import { existsSync, lstatSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { summarize, type SummaryRow } from '../bench/aggregate.js';
-import { HARNESS_COLUMNS, metricColumns } from '../bench/columns.js';
+import { metricColumns, NONDETERMINISTIC_COLUMNS } from '../bench/columns.js';
+import { plantedSlowdown } from '../bench/planted.js';
 import type { Matrix } from '../bench/matrix.js';
 import type { Plan } from '../bench/plan.js';
 import type { BenchOutcome } from '../bench/runner.js';
@@ -52,13 +54,21 @@ export interface WriteReportInput {
   threads: number;
   startedAt: Date;
   packageRoot: string;
+  /** Default: a random UUID. */
+  reportId?: string;
 }
 
 export function writeBenchReport(i: WriteReportInput): WrittenReport {
   const dir = join(i.root, i.name);
-  const records = benchRunRecords(i.outcome.runs);
+  const reportId = i.reportId ?? randomUUID();
+  const reference = i.outcome.reference ?? null;
+  const ctx = { reportId, referenceMs: reference?.median_ms ?? null, referenceCpuMs: reference?.cpu_median_ms ?? null };
+  const records = benchRunRecords(i.outcome.runs, ctx);
   const summary = summarize(records, metricColumns(BENCH_RUN_COLUMNS, records));
   const meta = benchMeta({
+    reportId,
+    reference,
+    planted: i.outcome.runs.some((r) => r.result.engine === 'sim') ? plantedSlowdown() : null,
     plan: i.plan,
     matrix: i.matrix,
     file: i.matrixFile,
@@ -69,10 +79,10 @@ export function writeBenchReport(i: WriteReportInput): WrittenReport {
     finishedAt: new Date(),
     wallS: i.outcome.wallS,
     root: i.packageRoot,
-    nondeterministic: HARNESS_COLUMNS,
+    nondeterministic: NONDETERMINISTIC_COLUMNS,
   });
   const { html, charts } = reportHtml({ meta, summary, runs: i.outcome.runs });
-  writeFileAtomic(join(dir, 'runs.csv'), benchRunsCsv(i.outcome.runs));
+  writeFileAtomic(join(dir, 'runs.csv'), benchRunsCsv(i.outcome.runs, ctx));
   writeFileAtomic(join(dir, 'rounds.csv'), benchRoundsCsv(i.outcome.runs));
   writeFileAtomic(join(dir, 'summary.csv'), summaryCsv(summary));
   writeFileAtomic(join(dir, 'report.html'), html);

@@ -1,9 +1,11 @@
 // CSV output (RFC 4180, via csv-stringify): CRLF record delimiters, fields with commas, quotes or line
-// breaks quoted, booleans as true/false, null as an empty field, numbers unformatted. Column meanings and
-// units are documented in docs/csv.md.
+// breaks quoted, booleans as true/false, null as an empty field, numbers in plain decimal notation rounded
+// to the digits that mean something for their unit (numbers.ts). Column meanings and units are
+// documented in docs/csv.md.
 
 import { stringify } from 'csv-stringify/sync';
 import type { MigrationResult, RoundRecord } from '../result.js';
+import { formatNumber, precisionOf, type Precision } from './numbers.js';
 
 export type Scalar = string | number | boolean | null;
 
@@ -53,9 +55,17 @@ export const RUN_COLUMNS = [
 
 export const ROUND_COLUMNS = ['round', 'phase', 'start_s', 'duration_s', 'pages_sent', 'bytes_sent', 'dirty_pages_after', 'throttle'] as const satisfies readonly (keyof RoundRecord)[];
 
-export function toCsv(columns: readonly string[], rows: Record<string, Scalar | undefined>[]): string {
+/**
+ * Rows as CSV text with a header. Numbers are rounded by `precision` (default: by the column's name; a
+ * long-format file such as summary.csv rounds by the row's metric instead).
+ */
+export function toCsv(columns: readonly string[], rows: Record<string, Scalar | undefined>[], precision: (column: string, row: Record<string, Scalar | undefined>) => Precision = precisionOf): string {
+  const cell = (r: Record<string, Scalar | undefined>, c: string): Scalar => {
+    const v = r[c] ?? null;
+    return typeof v === 'number' ? formatNumber(v, precision(c, r)) : v;
+  };
   return stringify(
-    rows.map((r) => columns.map((c) => r[c] ?? null)),
+    rows.map((r) => columns.map((c) => cell(r, c))),
     {
       header: true,
       columns: [...columns],

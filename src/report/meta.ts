@@ -1,26 +1,33 @@
 // meta.json: what produced a report (migbench version, git revision, Node, machine, matrix hash, seed,
 // shard, threads) and how the bench went (runs planned and finished, interrupted, wall time).
 
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpus, hostname, totalmem } from 'node:os';
+import { availableParallelism, cpus, hostname, totalmem } from 'node:os';
 import type { Matrix } from '../bench/matrix.js';
 import type { ExcludeReport, Plan } from '../bench/plan.js';
-import { VERSION } from '../version.js';
+import { PLANTED_SLOWDOWN_ENV } from '../bench/planted.js';
+import type { ReferenceMeasure } from '../bench/runner.js';
+import { buildInfo, VERSION, type BuildInfo } from '../version.js';
 
 export interface Machine {
   platform: string;
   arch: string;
   cpu_model: string;
   cpus: number;
+  /** CPUs this process may run on (its affinity: `taskset`, a container's CPU set). */
+  cpus_available?: number;
   memory_bytes: number;
   hostname: string;
 }
 
 export interface BenchMeta {
+  /** Identifies this report; also the report_id column of every runs.csv row. */
+  report_id: string;
   migbench_version: string;
+  /** migbench's own revision (from dist/build-info.json, or the package's own checkout), never a consumer's. */
   git_revision: string | null;
   git_dirty: boolean | null;
+  git_revision_source: BuildInfo['source'];
   node_version: string;
   machine: Machine;
   matrix: {
@@ -44,28 +51,21 @@ export interface BenchMeta {
   wall_s: number;
   /** Columns of runs.csv that differ between two runs of the same matrix and seed. */
   nondeterministic_columns: string[];
+  /** The reference workload's wall times in this bench (null when not measured). */
+  reference_workload: ReferenceMeasure | null;
+  /** Test-only: the planted slowdown factor the bench ran with (MIGBENCH_TEST_PLANTED_SLOWDOWN), or null. */
+  planted_slowdown: number | null;
   warnings: string[];
 }
 
 export function machineInfo(): Machine {
   const c = cpus();
-  return { platform: process.platform, arch: process.arch, cpu_model: c[0]?.model.trim() ?? 'unknown', cpus: c.length, memory_bytes: totalmem(), hostname: hostname() };
+  return { platform: process.platform, arch: process.arch, cpu_model: c[0]?.model.trim() ?? 'unknown', cpus: c.length, cpus_available: availableParallelism(), memory_bytes: totalmem(), hostname: hostname() };
 }
 
-/** The same machine for wall-time purposes: CPU model and count. */
-export const machineFingerprint = (m: Pick<Machine, 'cpu_model' | 'cpus'>): string => `${m.cpus} x ${m.cpu_model}`;
-
-/** Git revision of the package checkout, or null outside a git work tree (or without git). */
-export function gitRevision(dir: string): { revision: string | null; dirty: boolean | null } {
-  try {
-    const opts = { cwd: dir, encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'], timeout: 5000 };
-    const revision = execFileSync('git', ['rev-parse', 'HEAD'], opts).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], opts).trim() !== '';
-    return { revision, dirty };
-  } catch {
-    return { revision: null, dirty: null };
-  }
-}
+/** The same machine for wall-time purposes: CPU model and count, and the CPUs the bench could use. */
+export const machineFingerprint = (m: Pick<Machine, 'cpu_model' | 'cpus' | 'cpus_available'>): string =>
+  `${m.cpus} x ${m.cpu_model}${m.cpus_available !== undefined && m.cpus_available !== m.cpus ? ` (${m.cpus_available} available)` : ''}`;
 
 /** Canonical JSON: object keys sorted at every level. */
 export function canonicalJson(v: unknown): string {
@@ -87,6 +87,7 @@ export function matrixHash(m: Matrix): string {
 }
 
 export interface MetaInput {
+  reportId: string;
   plan: Plan;
   matrix: Matrix;
   file: string;
@@ -98,14 +99,18 @@ export interface MetaInput {
   wallS: number;
   root: string;
   nondeterministic: readonly string[];
+  reference?: ReferenceMeasure | null;
+  planted?: number | null;
 }
 
 export function benchMeta(i: MetaInput): BenchMeta {
-  const git = gitRevision(i.root);
+  const build = buildInfo(i.root);
   return {
+    report_id: i.reportId,
     migbench_version: VERSION,
-    git_revision: git.revision,
-    git_dirty: git.dirty,
+    git_revision: build.git_revision,
+    git_dirty: build.git_dirty,
+    git_revision_source: build.source,
     node_version: process.version,
     machine: machineInfo(),
     matrix: {
@@ -127,6 +132,11 @@ export function benchMeta(i: MetaInput): BenchMeta {
     finished_at: i.finishedAt.toISOString(),
     wall_s: Math.round(i.wallS * 1000) / 1000,
     nondeterministic_columns: [...i.nondeterministic],
-    warnings: i.plan.warnings,
+    reference_workload: i.reference ?? null,
+    planted_slowdown: i.planted ?? null,
+    warnings: [
+      ...i.plan.warnings,
+      ...(i.planted ? [`TEST ONLY: a slowdown of ${i.planted}x was planted in every run (${PLANTED_SLOWDOWN_ENV}); these wall times are not real`] : []),
+    ],
   };
 }

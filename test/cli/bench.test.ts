@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { memoryIo } from '../../src/cli/io.js';
 import { run } from '../../src/cli/main.js';
-import { HARNESS_COLUMNS } from '../../src/bench/columns.js';
+import { NONDETERMINISTIC_COLUMNS } from '../../src/bench/columns.js';
+import { REFERENCE_VERSION } from '../../src/bench/reference.js';
 
 async function cli(...args: string[]) {
   const io = memoryIo();
@@ -35,10 +36,10 @@ function setup(matrix = MATRIX) {
   return { dir, file, reports: join(dir, 'reports') };
 }
 
-/** runs.csv rows without the harness (wall-time) columns, the only non-deterministic ones. */
+/** runs.csv rows without the report id and the harness (wall-time) columns, the only non-deterministic ones. */
 function deterministicRows(csvText: string): Record<string, string>[] {
   const rows = parse(csvText, { columns: true }) as Record<string, string>[];
-  return rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !(HARNESS_COLUMNS as readonly string[]).includes(k))));
+  return rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !(NONDETERMINISTIC_COLUMNS as readonly string[]).includes(k))));
 }
 
 describe('migbench bench', () => {
@@ -54,7 +55,10 @@ describe('migbench bench', () => {
     expect(r.out).toMatch(/cluster\s+10g-rdma\s+-\s+\d/);
     expect(r.out).toMatch(/40 of 40 runs in [\d.]+ s on 2 threads; reports in .*first\/ \(runs\.csv, rounds\.csv, summary\.csv, report\.html, meta\.json\)/);
     const meta = JSON.parse(readFileSync(join(reports, 'first', 'meta.json'), 'utf8'));
-    expect(meta).toMatchObject({ migbench_version: expect.any(String), node_version: process.version, threads: 2, runs_planned: 40, runs_finished: 40, interrupted: false, shard: null, nondeterministic_columns: ['harness_wall_ms'] });
+    expect(meta).toMatchObject({ migbench_version: expect.any(String), node_version: process.version, threads: 2, runs_planned: 40, runs_finished: 40, interrupted: false, shard: null, nondeterministic_columns: ['report_id', 'harness_wall_ms', 'harness_wall_ratio', 'harness_cpu_ms', 'harness_cpu_ratio'], planted_slowdown: null });
+    expect(meta.report_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(meta.reference_workload).toMatchObject({ version: REFERENCE_VERSION, median_ms: expect.any(Number) });
+    expect(meta.reference_workload.samples_ms.length).toBeGreaterThanOrEqual(16); // 8 per thread at least
     expect(meta.matrix).toMatchObject({ name: 'm', seed: 3, repeats: 2, scenarios: 20, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(meta.matrix.excluded[0]).toMatchObject({ scenarios: 4, reason: 'tcp over 10g-rdma is the 10g link' });
     expect(meta.machine.cpus).toBeGreaterThan(0);
@@ -118,6 +122,27 @@ describe('migbench bench', () => {
     const r = await cli('bench', '--matrix', file, '--reports', reports, ...args);
     expect(r.code).toBe(2);
     expect(r.err).toContain(flag);
+  });
+
+  it('a planted slowdown (test only) is refused when malformed and, when set, said on stderr and in meta.json', async () => {
+    const { file, reports } = setup();
+    const key = 'MIGBENCH_TEST_PLANTED_SLOWDOWN';
+    try {
+      process.env[key] = 'fast';
+      const bad = await cli('bench', '--matrix', file, '--reports', reports, '--name', 'bad');
+      expect(bad.code).toBe(2);
+      expect(bad.err).toContain('MIGBENCH_TEST_PLANTED_SLOWDOWN: expected a test-only slowdown factor');
+      process.env[key] = '1.4';
+      const r = await cli('bench', '--matrix', file, '--reports', reports, '--name', 'planted', '--threads', '1');
+      expect(r.code).toBe(0);
+      expect(r.err).toMatch(/TEST ONLY: MIGBENCH_TEST_PLANTED_SLOWDOWN=1\.4/);
+      const meta = JSON.parse(readFileSync(join(reports, 'planted', 'meta.json'), 'utf8'));
+      expect(meta.planted_slowdown).toBe(1.4);
+      expect(meta.warnings.join(' ')).toMatch(/TEST ONLY: a slowdown of 1\.4x was planted/);
+      expect(readFileSync(join(reports, 'planted', 'report.html'), 'utf8')).toMatch(/TEST ONLY: a slowdown of 1\.4x was planted/);
+    } finally {
+      delete process.env[key];
+    }
   });
 
   it('Ctrl-C stops scheduling, keeps what finished, leaves reports/latest alone and exits 130', async () => {

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { loadMatrix, displayPath } from '../../bench/matrix.js';
 import { packageRoot } from '../../bench/paths.js';
 import { parseShard, planMatrix } from '../../bench/plan.js';
+import { PLANTED_SLOWDOWN_ENV, plantedSlowdown } from '../../bench/planted.js';
 import { runBench } from '../../bench/runner.js';
 import { InterruptedError, MigbenchError, type ErrorCode } from '../../errors.js';
 import { ensureWritableDir } from '../../report/files.js';
@@ -44,6 +45,8 @@ export function registerBench(program: Command, io: Io): void {
       const loaded = loadMatrix(opts['matrix'] ?? 'default');
       const plan = planMatrix(loaded, { ...(seed !== undefined ? { seed } : {}), ...(repeats !== undefined ? { repeats } : {}), shard });
       for (const w of plan.warnings) io.err(`migbench: note: ${w}\n`);
+      const planted = plantedSlowdown();
+      if (planted !== null) io.err(`migbench: TEST ONLY: ${PLANTED_SLOWDOWN_ENV}=${planted}: every run busy-waits to ${planted}x its time; the report says so\n`);
       // After validating the matrix (a bad matrix writes nothing), before the runs (minutes of runs must
       // not be lost to a reports path that cannot be written).
       ensureWritableDir(root, '--reports');

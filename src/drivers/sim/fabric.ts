@@ -172,3 +172,14 @@ export class SimFabric {
     for (const l of [...this.nicListeners]) l(host, nic);
   }
 }
+
+/**
+ * The payload rate a migration's transport gets between two idle hosts of `network` (its channels at
+ * their max-min fair rates: line rate x protocol efficiency, each TCP stream held to its cap), bytes/s.
+ */
+export function idleLinkRate(network: Network, transport: TransportName): number {
+  const fabric = new SimFabric(network);
+  const [a, b] = [fabric.host('a'), fabric.host('b')];
+  const flows = fabric.open(a, b, transport, 0).map((c) => fabric.net.addFlow(fabric.uses(a, b, c), c.cap));
+  return flows.reduce((t, f) => t + fabric.net.rate(f), 0);
+}

@@ -1,0 +1,91 @@
+// The evacuation chart of report.html: a Gantt chart of the migrations of one evacuation (a bar per VM
+// from its start to its end, coloured by outcome), and under it each link's utilisation over the same
+// time axis. It takes plain rows, so any engine or planner can feed it:
+//
+//   migrations: { name, start_s, end_s, outcome }      seconds since the evacuation began
+//   links:      { t_s, link, utilisation }             utilisation 0..1 of each link (NIC), sampled
+//
+// A bench run carries them as `result.evacuation` (EvacuationData below) when the result record has an
+// evacuation; report.html then shows one chart per evacuation scenario (docs/bench.md).
+
+import * as Plot from '@observablehq/plot';
+import { render } from './charts.js';
+
+export interface GanttRow {
+  name: string;
+  start_s: number;
+  end_s: number;
+  /** `completed`, `rolled_back`, `queued`, `no_capacity`, ... (the colour). */
+  outcome: string;
+}
+
+export interface LinkSample {
+  t_s: number;
+  link: string;
+  /** Share of the link's capacity in use, 0..1. */
+  utilisation: number;
+}
+
+export interface EvacuationData {
+  migrations: GanttRow[];
+  links: LinkSample[];
+}
+
+export const OUTCOME_COLORS: Record<string, string> = { completed: '#3ca951', rolled_back: '#b00020', queued: '#9aa0a6', no_capacity: '#ff725c' };
+
+/** The evacuation data of a result record, when it has some (checked by shape, not trusted). */
+export function evacuationOf(result: unknown): EvacuationData | null {
+  const e = (result as { evacuation?: unknown } | null)?.evacuation as Partial<EvacuationData> | undefined;
+  if (!e || !Array.isArray(e.migrations) || e.migrations.length === 0) return null;
+  const ok = e.migrations.every((m) => typeof m?.name === 'string' && Number.isFinite(m.start_s) && Number.isFinite(m.end_s) && m.end_s >= m.start_s && typeof m.outcome === 'string');
+  if (!ok) return null;
+  const links = Array.isArray(e.links) ? e.links.filter((s) => Number.isFinite(s?.t_s) && typeof s?.link === 'string' && Number.isFinite(s?.utilisation)) : [];
+  return { migrations: e.migrations, links };
+}
+
+export interface GanttChart {
+  svg: string;
+  /** Bars drawn, and link series drawn. */
+  bars: number;
+  links: number;
+  /** When the last migration ended, seconds. */
+  makespan_s: number;
+}
+
+const escapeXml = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+export function ganttChart(data: EvacuationData, title = 'Evacuation'): GanttChart {
+  const rows = [...data.migrations].sort((a, b) => a.start_s - b.start_s || a.name.localeCompare(b.name));
+  const makespan = Math.max(...rows.map((r) => r.end_s), ...data.links.map((s) => s.t_s), 0);
+  const outcomes = [...new Set(rows.map((r) => r.outcome))];
+  const x = { domain: [0, makespan || 1], label: 'seconds since the evacuation began', grid: true };
+  const width = 760;
+  const caption = `${title}: ${rows.length} migrations, makespan ${Number(makespan.toPrecision(3))} s`;
+  const gantt = render({
+    width,
+    height: Math.max(120, 22 * rows.length + 60),
+    marginLeft: 120,
+    x,
+    y: { domain: rows.map((r) => r.name), label: null },
+    color: { domain: outcomes, range: outcomes.map((o) => OUTCOME_COLORS[o] ?? '#4269d0'), legend: true },
+    marks: [
+      Plot.barX(rows, { x1: 'start_s', x2: 'end_s', y: 'name', fill: 'outcome', title: (r: GanttRow) => `${r.name}: ${r.start_s}-${r.end_s} s, ${r.outcome}` }),
+      Plot.frame({ stroke: '#ddd' }),
+    ],
+  });
+  const linkNames = [...new Set(data.links.map((s) => s.link))];
+  const util =
+    linkNames.length === 0
+      ? ''
+      : render({
+          width,
+          height: 160,
+          marginLeft: 120,
+          x,
+          y: { domain: [0, 100], label: 'utilisation (%)', grid: true },
+          color: { domain: linkNames, legend: true },
+          marks: [Plot.line(data.links, { x: 't_s', y: (s: LinkSample) => s.utilisation * 100, stroke: 'link', z: 'link', curve: 'step-after' }), Plot.frame({ stroke: '#ddd' })],
+        });
+  const svg = `<div class="gantt-caption">${escapeXml(caption)}</div>${gantt}${util ? `<div class="gantt-caption">Link utilisation</div>${util}` : ''}`;
+  return { svg, bars: rows.length, links: linkNames.length, makespan_s: makespan };
+}

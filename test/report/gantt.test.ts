@@ -1,0 +1,64 @@
+// The evacuation chart on synthetic data: the component takes plain rows, and the bench report shows it
+// when a run's result carries an evacuation.
+import { describe, expect, it } from 'vitest';
+import { parseHTML } from 'linkedom';
+import { parseMatrix } from '../../src/bench/matrix.js';
+import { planMatrix } from '../../src/bench/plan.js';
+import type { BenchRun } from '../../src/bench/runner.js';
+import { benchMeta } from '../../src/report/meta.js';
+import { evacuationOf, ganttChart, type EvacuationData } from '../../src/report/gantt.js';
+import { reportHtml } from '../../src/report/html.js';
+import { simulate } from '../../src/drivers/sim/index.js';
+import { resolveScenario } from '../../src/scenario.js';
+
+const evacuation: EvacuationData = {
+  migrations: [
+    { name: 'vm-b', start_s: 0, end_s: 40, outcome: 'completed' },
+    { name: 'vm-a', start_s: 0, end_s: 25, outcome: 'completed' },
+    { name: 'vm-c', start_s: 25, end_s: 70, outcome: 'completed' },
+    { name: 'vm-d', start_s: 40, end_s: 52, outcome: 'rolled_back' },
+  ],
+  links: [0, 10, 20, 30, 40, 50, 60, 70].flatMap((t) => [
+    { t_s: t, link: 'nic1', utilisation: t < 70 ? 0.95 : 0 },
+    { t_s: t, link: 'nic2', utilisation: t < 40 ? 0.9 : t < 70 ? 0.45 : 0 },
+  ]),
+};
+
+describe('evacuation Gantt chart', () => {
+  it('draws a bar per migration from start to end, coloured by outcome, and a line per link', () => {
+    const g = ganttChart(evacuation, 'drain host1');
+    expect(g).toMatchObject({ bars: 4, links: 2, makespan_s: 70 });
+    const { document } = parseHTML(`<html><body>${g.svg}</body></html>`);
+    const bars = Array.from(document.querySelectorAll('g[aria-label="bar"] rect')) as unknown as { getAttribute(n: string): string | null }[];
+    expect(bars).toHaveLength(4);
+    // Bars sorted by start: vm-a (0-25) is as wide as 25/40 of vm-b (0-40); vm-c starts where vm-a ends.
+    const box = bars.map((b) => ({ x: Number(b.getAttribute('x')), w: Number(b.getAttribute('width')), fill: b.getAttribute('fill') }));
+    expect(box[0]!.w / box[1]!.w).toBeCloseTo(25 / 40, 1);
+    expect(box[2]!.x).toBeCloseTo(box[0]!.x + box[0]!.w, 0);
+    expect(new Set(box.map((b) => b.fill)).size).toBe(2); // completed and rolled_back
+    expect(document.querySelectorAll('g[aria-label="line"] path')).toHaveLength(2);
+    expect(g.svg).toContain('drain host1: 4 migrations, makespan 70 s');
+  });
+
+  it('reads evacuation rows off a result record only when they are well formed', () => {
+    expect(evacuationOf({ evacuation })).toEqual(evacuation);
+    expect(evacuationOf({})).toBeNull();
+    expect(evacuationOf({ evacuation: { migrations: [] } })).toBeNull();
+    expect(evacuationOf({ evacuation: { migrations: [{ name: 'x', start_s: 5, end_s: 1, outcome: 'completed' }] } })).toBeNull();
+    expect(evacuationOf({ evacuation: { migrations: evacuation.migrations } })).toEqual({ migrations: evacuation.migrations, links: [] });
+  });
+
+  it('report.html has an Evacuations section when runs carry an evacuation, and none otherwise', () => {
+    const loaded = parseMatrix('axes: {modes: [cluster], networks: [1g], transports: [tcp], workloads: [idle], vms: [512MiB], policies: [hyperv]}', 'm.yaml', 'yaml');
+    const plan = planMatrix(loaded);
+    const planned = plan.runs[0]!;
+    const result = simulate(resolveScenario({ ...planned.scenario.input, seed: planned.seed }));
+    const meta = benchMeta({ reportId: 'x', plan, matrix: loaded.matrix, file: 'm.yaml', threads: 1, runsFinished: 1, interrupted: false, startedAt: new Date(), finishedAt: new Date(), wallS: 1, root: process.cwd(), nondeterministic: [] });
+    const plain: BenchRun = { planned, result, wallMs: 1 };
+    const withEvac = { ...plain, result: Object.assign({}, result, { evacuation }) } as BenchRun;
+    expect(reportHtml({ meta, summary: [], runs: [plain] }).html).not.toContain('Evacuations');
+    const html = reportHtml({ meta, summary: [], runs: [withEvac] }).html;
+    expect(html).toContain('<h2 id="evacuations">Evacuations</h2>');
+    expect(html).toMatch(/<figure class="chart" id="evacuation--0" data-chart="evacuation" data-kind="gantt" data-marks="4">/);
+  });
+});
