@@ -37,6 +37,10 @@ export class FlowNetwork {
   private readonly flows = new Map<FlowId, FlowState>();
   private nextFlow = 1;
   private dirty = false;
+  // Scratch space for allocate(), kept between calls.
+  private rem = new Float64Array(16);
+  private weight = new Float64Array(16);
+  private readonly scratch: FlowState[] = [];
   /** Bumped each time the rates are recomputed (a cheap way to tell whether anything moved). */
   generation = 0;
 
@@ -134,33 +138,46 @@ export class FlowNetwork {
     if (!this.dirty) return;
     this.dirty = false;
     this.generation++;
-    const rem = this.resources.map((r) => r.capacity);
-    const active: FlowState[] = [];
+    const nr = this.resources.length;
+    if (this.rem.length < nr) {
+      this.rem = new Float64Array(Math.max(nr, 2 * this.rem.length));
+      this.weight = new Float64Array(this.rem.length);
+    }
+    const rem = this.rem;
+    const weight = this.weight;
+    for (let r = 0; r < nr; r++) rem[r] = this.resources[r]!.capacity;
+    const active = this.scratch;
+    active.length = 0;
     for (const f of this.flows.values()) {
       f.rate = 0;
       // A flow across a resource with nothing to give (a dead NIC) or with no room of its own carries nothing.
-      if (f.cap > 0 && f.uses.every((u) => rem[u.r]! > 0)) active.push(f);
+      let open = f.cap > 0;
+      for (let i = 0; open && i < f.uses.length; i++) if (!(rem[f.uses[i]!.r]! > 0)) open = false;
+      if (open) active.push(f);
     }
-    // Units each resource would use if every active flow through it rose by one byte/s.
-    const weight = new Float64Array(this.resources.length);
+    // Progressive filling: every active flow rises by the same step until a cap or a full resource holds it.
     for (let guard = 0; active.length > 0; guard++) {
-      if (guard > 4 * (this.flows.size + this.resources.length) + 8) throw new StateError('max-min allocation did not converge');
-      weight.fill(0);
-      for (const f of active) for (const u of f.uses) weight[u.r]! += u.k;
+      if (guard > 4 * (this.flows.size + nr) + 8) throw new StateError('max-min allocation did not converge');
+      weight.fill(0, 0, nr);
+      for (const f of active) for (let i = 0; i < f.uses.length; i++) weight[f.uses[i]!.r]! += f.uses[i]!.k;
       let step = Infinity;
-      for (let r = 0; r < rem.length; r++) if (weight[r]! > 0) step = Math.min(step, rem[r]! / weight[r]!);
-      for (const f of active) step = Math.min(step, f.cap - f.rate);
+      for (let r = 0; r < nr; r++) if (weight[r]! > 0 && rem[r]! / weight[r]! < step) step = rem[r]! / weight[r]!;
+      for (const f of active) if (f.cap - f.rate < step) step = f.cap - f.rate;
       if (!(step >= 0)) step = 0;
       for (const f of active) f.rate += step;
-      for (let r = 0; r < rem.length; r++) if (weight[r]! > 0) rem[r] = Math.max(0, rem[r]! - step * weight[r]!);
-      // Hold the flows at their cap or across a full resource; the others rise on.
-      for (let i = active.length - 1; i >= 0; i--) {
-        const f = active[i]!;
-        const full = f.rate >= f.cap * (1 - EPS) || f.uses.some((u) => rem[u.r]! <= EPS * Math.max(1, this.resources[u.r]!.capacity));
-        if (full) active.splice(i, 1);
+      for (let r = 0; r < nr; r++) if (weight[r]! > 0) rem[r] = Math.max(0, rem[r]! - step * weight[r]!);
+      let kept = 0;
+      for (const f of active) {
+        let held = f.rate >= f.cap * (1 - EPS);
+        for (let i = 0; !held && i < f.uses.length; i++) {
+          const r = f.uses[i]!.r;
+          if (rem[r]! <= EPS * Math.max(1, this.resources[r]!.capacity)) held = true;
+        }
+        if (!held) active[kept++] = f;
       }
+      active.length = kept;
     }
-    this.resources.forEach((r, i) => (r.used = r.capacity - rem[i]!));
+    for (let r = 0; r < nr; r++) this.resources[r]!.used = this.resources[r]!.capacity - rem[r]!;
   }
 
   private res(r: ResourceId): Resource {

@@ -71,8 +71,12 @@ export class SimChannels {
     return this.list.filter((c) => c.alive);
   }
 
+  /** The resources a channel's path crosses (cached while the channel stays on its members). */
+  private readonly usesCache = new Map<PathChannel, { src: string; dst: string; uses: Uses }>();
   private uses(c: PathChannel, extra: Uses = []): Uses {
-    return [...this.world.fabric.uses(this.src, this.dst, c), ...extra];
+    let u = this.usesCache.get(c);
+    if (!u || u.src !== c.src || u.dst !== c.dst) this.usesCache.set(c, (u = { src: c.src, dst: c.dst, uses: this.world.fabric.uses(this.src, this.dst, c) }));
+    return extra.length === 0 ? u.uses : [...u.uses, ...extra];
   }
 
   /** The transfer the channels carry now (null: none), for failures to act on. */

@@ -14,18 +14,30 @@ export interface DemandPath {
 }
 
 export class GuestIoFlows {
-  private flows: { id: FlowId; demand: number }[] = [];
+  private flows: { id: FlowId; demand: number; uses: DemandPath['uses'] }[] = [];
 
   constructor(private readonly engine: TransferEngine) {}
 
   /** Replace the demand flows (empty: none). */
   set(paths: readonly DemandPath[]): void {
-    const same = paths.length === this.flows.length && paths.every((p, i) => p.demand === this.flows[i]!.demand);
-    if (same && paths.length === 0) return;
+    const want = paths.filter((p) => p.demand > 0);
+    const flows = this.flows;
+    if (want.length === 0 && flows.length === 0) return;
     const net = this.engine.net;
+    // The same paths with new demands (the mirror's share grows as the copy goes): move the caps only.
+    if (want.length === flows.length && want.every((p, i) => p.uses === flows[i]!.uses)) {
+      if (want.every((p, i) => p.demand === flows[i]!.demand)) return;
+      this.engine.mutate(() =>
+        want.forEach((p, i) => {
+          net.setCap(flows[i]!.id, p.demand);
+          flows[i]!.demand = p.demand;
+        }),
+      );
+      return;
+    }
     this.engine.mutate(() => {
-      for (const f of this.flows) net.removeFlow(f.id);
-      this.flows = paths.filter((p) => p.demand > 0).map((p) => ({ id: net.addFlow(p.uses, p.demand), demand: p.demand }));
+      for (const f of flows) net.removeFlow(f.id);
+      this.flows = want.map((p) => ({ id: net.addFlow(p.uses, p.demand), demand: p.demand, uses: p.uses }));
     });
   }
 
