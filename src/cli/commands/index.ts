@@ -14,6 +14,7 @@ export const COMMANDS: Record<string, () => Promise<Register>> = {
   send: async () => (await import('./send.js')).registerSend,
   migrate: async () => (await import('./migrate.js')).registerMigrate,
   'migrate-receiver': async () => (await import('./migrate-receiver.js')).registerMigrateReceiver,
+  evacuate: async () => (await import('./evacuate.js')).registerEvacuate,
 };
 
 /** Register `only` when it names a command, else every command (for --help, --version, a typo). */

@@ -21,9 +21,9 @@ import { GuestIoFlows } from './guest-io.js';
 import { SimGuest } from './guest.js';
 import { StorageSim, type WriteCounts } from './storage.js';
 import type { Transfer, TransferEngine } from './transfers.js';
-import { newWorld, type SimWorld } from './world.js';
+import { newWorld, type Route, type SimWorld } from './world.js';
 
-export { newWorld, type SimWorld } from './world.js';
+export { newWorld, type Route, type SimWorld } from './world.js';
 
 export interface ResolvedFault {
   spec: FaultSpec;
@@ -42,13 +42,6 @@ export interface RunOutput {
 }
 
 type A<T extends Action['type']> = Extract<Action, { type: T }>;
-
-/** Where a migration runs: its source and destination hosts, and which of the pair's streams it is. */
-export interface Route {
-  src: string;
-  dst: string;
-  stream: number;
-}
 
 /** The simulator as the loop's clock. */
 export function simClock(sim: Simulator): Clock {
@@ -137,6 +130,10 @@ export class SimMigration implements MigrationEffects {
     // Faults strike after any completion due at the same instant (priority 1).
     for (const f of this.faults) if (f.time !== null) this.sim.at(this.origin + f.time, () => this.runner.deliver({ type: 'fault', now: this.now(), kind: f.spec.kind }), 1);
     this.runner.start();
+    // Started on a world already broken (an evacuation's earlier fault): the hosts cannot connect, or the
+    // destination is down; the source finds out after the detection time.
+    if (this.memoryMode && this.channels.lost) this.pathsLost('all_channels_lost');
+    else if (this.memoryMode && this.dest.availableAt(this.now()) > this.now()) this.destinationCrashed();
   }
 
   /** The run's outcome (after it finished). */

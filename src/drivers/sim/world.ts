@@ -21,3 +21,11 @@ export function newWorld(s: Scenario, sim = new Simulator()): SimWorld {
   return { sim, fabric, engine: new TransferEngine(sim, fabric.net), destHosts: new Map() };
 }
 
+
+/** Where a migration runs: its source and destination hosts, and which of the pair's streams it is. */
+export interface Route {
+  src: string;
+  dst: string;
+  stream: number;
+}
+

@@ -1,0 +1,86 @@
+// `migbench evacuate`: drain a host (or, with --rolling, every node of a cluster in turn) in the simulator,
+// many VMs moving at once on shared links under Hyper-V's per-host limits. Prints a summary (or --json);
+// --out DIR writes evacuation.csv, timeline.csv, links.csv, evacuation.json and report.html.
+
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import { evacuationSpec, type EvacuationInput } from '../../evacuation/spec.js';
+import { simulateEvacuation } from '../../evacuation/simulate.js';
+import type { EvacuationResult, EvacuationSpec } from '../../evacuation/types.js';
+import { evacuationCsv, evacuationHtml, linksCsv, timelineCsv } from '../../report/evacuation.js';
+import { ensureWritableDir, writeFileAtomic } from '../../report/files.js';
+import { keyValues, table } from '../../report/table.js';
+import { OPTION_KEYS, resolveScenario } from '../../scenario.js';
+import { formatBytes, formatDuration, formatRate } from '../../units/index.js';
+import type { Io } from '../io.js';
+import { addScenarioOptions, scenarioInputFrom } from '../options.js';
+
+/** The scenario options every VM shares (`--fault` is the evacuation's own). */
+const SHARED_KEYS = OPTION_KEYS.filter((k) => k !== 'fault');
+
+export function registerEvacuate(program: Command, io: Io): void {
+  const cmd = program
+    .command('evacuate')
+    .description('drain a host (or every node of a cluster in turn): many VMs moving at once on shared links, in the simulator')
+    .option('--vms <N>', 'this many VMs, every one alike (the simulate options below) (default: 8)')
+    .option('--inventory <FILE>', 'the VMs from a file: CSV (plain, or PowerShell Export-Csv of Get-VM), YAML or JSON (docs/evacuation.md)')
+    .option('--max-live <N>', 'live migrations at once per host (Set-VMHost -MaximumVirtualMachineMigrations) (default: 2)')
+    .option('--max-storage <N>', 'storage migrations at once per host (-MaximumStorageMigrations) (default: 2)')
+    .option('--destinations <K>', 'destination hosts the VMs spread over (default: 1)')
+    .option('--dest-memory <SIZE>', 'memory each destination host (or node) has for VMs (default: unlimited)')
+    .option('--order <ORDER>', 'inventory, largest-first or smallest-first (default: inventory)')
+    .option('--window <DURATION>', 'the maintenance window: does the drain fit, and by how much')
+    .option('--rolling <NODES>', 'drain each of this many cluster nodes in turn (cluster-aware updating)')
+    .option('--update-time <DURATION>', 'rolling: time a node takes to update and come back before the next drains (default: 0s)')
+    .option('--fault <KIND@TIME>', 'a fault of the drain (repeatable): link-down or nic-down of the host being drained, dest-crash of its first destination', (v: string, p: string[] | undefined) => [...(p ?? []), v])
+    .option('--json', 'print one JSON object and nothing else')
+    .option('--out <DIR>', 'write evacuation.csv, timeline.csv, links.csv, evacuation.json and report.html there');
+  addScenarioOptions(cmd, SHARED_KEYS);
+  cmd.action((opts: Record<string, unknown>) => {
+    const base = scenarioInputFrom(opts, SHARED_KEYS);
+    const memory = resolveScenario(base).memoryBytes;
+    const spec = evacuationSpec(opts as EvacuationInput, base, memory);
+    const out = opts['out'] as string | undefined;
+    if (out !== undefined) ensureWritableDir(out, '--out');
+    const result = simulateEvacuation(spec);
+    if (out !== undefined) writeOut(out, result, title(spec));
+    io.out(opts['json'] ? `${JSON.stringify(result)}\n` : formatEvacuation(result, spec) + (out !== undefined ? `\nreports in ${out}/ (evacuation.csv, timeline.csv, links.csv, evacuation.json, report.html)\n` : ''));
+  });
+}
+
+function title(spec: EvacuationSpec): string {
+  const n = spec.vms.length;
+  return spec.rolling !== null ? `Rolling drain of ${spec.rolling} nodes, ${n} VMs` : `Evacuation of ${n} VM${n === 1 ? '' : 's'} to ${spec.destinations} host${spec.destinations === 1 ? '' : 's'}`;
+}
+
+function writeOut(dir: string, r: EvacuationResult, name: string): void {
+  writeFileAtomic(join(dir, 'evacuation.csv'), evacuationCsv(r));
+  writeFileAtomic(join(dir, 'timeline.csv'), timelineCsv(r));
+  writeFileAtomic(join(dir, 'links.csv'), linksCsv(r));
+  writeFileAtomic(join(dir, 'evacuation.json'), `${JSON.stringify(r, null, 1)}\n`);
+  writeFileAtomic(join(dir, 'report.html'), evacuationHtml(r, name));
+}
+
+const pct = (x: number): string => `${Math.round(x * 100)}%`;
+
+export function formatEvacuation(r: EvacuationResult, spec: EvacuationSpec): string {
+  const s = resolveScenario(spec.base);
+  const head = `${title(spec)} over ${s.network.name} with ${s.transport}, ${spec.maxLive} live and ${spec.maxStorage} storage migrations at once per host\n\n`;
+  const window =
+    r.window_s === null ? [] : [['window', `${formatDuration(r.window_s)}: ${r.fits_window ? `fits, ${formatDuration(r.window_margin_s!)} to spare` : r.window_margin_s! < 0 ? `does NOT fit, ${formatDuration(-r.window_margin_s!)} over` : 'does NOT fit: not every VM moved'}`] as [string, string]];
+  const pairs: [string, string][] = [
+    ['makespan', formatDuration(r.makespan_s)],
+    ...window,
+    ['moved', `${r.moved} of ${r.vm_count}${r.failed > 0 ? `, ${r.failed} rolled back (they stay on their source)` : ''}${r.unplaced > 0 ? `, ${r.unplaced} with no room on any destination (not moved)` : ''}`],
+    ['at once', `at most ${r.peak_live} live, ${r.peak_storage} storage migrations`],
+    ...(r.faults.length > 0 ? [['faults', r.faults.join(', ')] as [string, string]] : []),
+  ];
+  const busiest = [...r.links].sort((a, b) => b.mean_utilisation - a.mean_utilisation).slice(0, 6);
+  const links = busiest.length > 0 ? '\nlinks (busiest)\n' + table(['link', 'capacity', 'mean', 'peak'], busiest.map((l) => [l.link, formatRate(l.capacity_bps / 8), pct(l.mean_utilisation), pct(l.peak_utilisation)])) : '';
+  const nodes = r.nodes.length > 1 ? '\nnodes\n' + table(['node', 'start', 'end', 'VMs', 'moved'], r.nodes.map((n) => [n.node, formatDuration(n.start_s), formatDuration(n.end_s), n.vms, n.moved])) : '';
+  const shown = r.vms.length > 40 ? [...r.vms.slice(0, 20), ...r.vms.slice(-20)] : r.vms;
+  const rows = shown.map((v) => [v.name, v.destination ?? '-', formatBytes(v.memory_bytes), formatDuration(v.queued_s), formatDuration(v.start_s), formatDuration(v.end_s), v.outcome === 'unplaced' ? '-' : formatDuration(v.downtime_ms / 1000), v.outcome === 'completed' ? 'moved' : (v.rollback_reason ?? v.outcome)]);
+  const more = r.vms.length > shown.length ? `  ... ${r.vms.length - shown.length} more VMs (--json or --out for all)\n` : '';
+  const vms = '\nVMs\n' + table(['VM', 'to', 'memory', 'queued', 'start', 'end', 'downtime', 'outcome'], rows) + more;
+  return head + keyValues(pairs) + links + nodes + vms;
+}
