@@ -61,6 +61,12 @@ export interface MigrationResult {
   mirrored_writes: number;
   mirrored_bytes: number;
   handoff_ms: number;
+  /** Core-seconds the source host spent moving the migration's bytes (its transport's stack, compression); null where not known (the real engine). */
+  source_cpu_s: number | null;
+  /** Core-seconds the destination host spent receiving them (its stack, decompression); null where not known. */
+  destination_cpu_s: number | null;
+  /** Compression transport: share of the memory's wire bytes that went compressed (0: it fell back to TCP/IP throughout); null for other transports. */
+  compression_share: number | null;
   source_files_removed: number;
   /** The --fault values as given, joined by ';' (null when none). */
   faults: string | null;

@@ -13,7 +13,7 @@ import { parseNicSpec } from './network/nic-spec.js';
 import { POLICY_DEFAULTS, type PolicyConfig } from './migration/policy.js';
 import type { NoConvergeAction } from './migration/precopy.js';
 import { MODES, POLICIES, TRANSPORTS, type Mode, type PolicyName, type TransportName } from './result.js';
-import { COMPRESSION_DEFAULTS, type CompressionParams } from './transport/model.js';
+import { COMPRESSION_DEFAULTS, ZERO_PAGE_MODES, type CompressionParams, type ZeroPages } from './transport/model.js';
 import { PAGE_SIZE, parseDuration, parseFraction, parseRate, parseSize } from './units/index.js';
 
 export interface Timing {
@@ -62,11 +62,20 @@ export interface Probes {
   tcpRtoMin: number;
 }
 
+/** The hosts' CPU: cores, and the share the VMs already use (compression runs on the rest). */
+export interface HostCpu {
+  cores: number;
+  load: number;
+}
+
 export interface Scenario {
   mode: Mode;
   network: Network;
   transport: TransportName;
   compression: CompressionParams;
+  /** Zero pages sent whole (Hyper-V's TCP and SMB) or skipped with a marker (QEMU). */
+  zeroPages: ZeroPages;
+  host: HostCpu;
   /** Bytes/s of zero memory the source reads to find zero pages (null: detection is free). */
   zeroScanRate: number | null;
   /** Seconds of the sending thread per run of consecutive pages (0: free). */
@@ -195,9 +204,12 @@ export const OPTIONS = {
   hotFraction: { flag: '--hot-fraction', form: 'FRACTION', help: 'share of the working set that is hot (0: uniform)', parse: parseFraction },
   hotShare: { flag: '--hot-share', form: 'FRACTION', help: 'share of writes that hit the hot part', parse: parseFraction },
   zeroFraction: { flag: '--zero-fraction', form: 'FRACTION', help: 'share of memory that is zero at the start', parse: parseFraction },
-  compressionRatio: { flag: '--compression-ratio', form: 'RATIO', help: 'compressed/original size of non-zero pages', default: String(COMPRESSION_DEFAULTS.ratio), parse: ratio },
-  compressionRate: { flag: '--compression-rate', form: 'RATE', help: 'input rate one core compresses', default: `${COMPRESSION_DEFAULTS.ratePerCore / 1e6}MB/s`, parse: positive(parseRate, 'a positive rate such as 200MB/s') },
-  compressionCores: { flag: '--compression-cores', form: 'N', help: 'cores used for compression', default: String(COMPRESSION_DEFAULTS.cores), parse: positiveInt },
+  compressionRatio: { flag: '--compression-ratio', form: 'RATIO', help: "compressed/original size of non-zero pages (default: the workload's)", parse: ratio },
+  compressionRate: { flag: '--compression-rate', form: 'RATE', help: 'input rate one core compresses', default: `${COMPRESSION_DEFAULTS.ratePerCore / 1e6}MB/s`, parse: positive(parseRate, 'a positive rate such as 110MB/s') },
+  compressionCores: { flag: '--compression-cores', form: 'N', help: "at most this many cores compress (default: every idle core of the host)", parse: positiveInt },
+  zeroPages: { flag: '--zero-pages', form: 'send|skip', help: 'zero pages sent whole (Hyper-V) or skipped with a 9-byte marker (QEMU) (default: send for hyperv and xen, skip for qemu)', parse: oneOf(ZERO_PAGE_MODES) },
+  hostCores: { flag: '--host-cores', form: 'N', help: 'cores of each host (a 2012-era 2 x 8-core Hyper-V host)', default: '16', parse: positiveInt },
+  hostLoad: { flag: '--host-load', form: 'PCT', help: "share of the hosts' CPU the VMs already use (compression runs on the rest)", default: '30%', parse: parseFraction },
   stateSize: { flag: '--state-size', form: 'SIZE', help: 'CPU and device state sent in the blackout', default: '1MiB', parse: nonNegative(parseSize, 'a size such as 1MiB') },
   configSize: { flag: '--config-size', form: 'SIZE', help: 'VM configuration sent in the setup phase', default: '64KiB', parse: nonNegative(parseSize, 'a size such as 64KiB') },
   setupTime: { flag: '--setup-time', form: 'DURATION', help: 'creating the empty VM on the destination', default: '1.5s', parse: nonNegative(parseDuration, 'a duration such as 1s') },
@@ -333,7 +345,9 @@ export function resolveScenario(input: ScenarioInput, naming: Naming = flagNamin
     mode: v<Mode>('mode'),
     network,
     transport: v<TransportName>('transport'),
-    compression: { ratio: v<number>('compressionRatio'), ratePerCore: v<number>('compressionRate'), cores: v<number>('compressionCores') },
+    compression: { ratio: v<number | undefined>('compressionRatio') ?? workload.compressibility, ratePerCore: v<number>('compressionRate'), cores: v<number | undefined>('compressionCores') ?? null },
+    zeroPages: v<ZeroPages | undefined>('zeroPages') ?? (policyName === 'qemu' ? 'skip' : 'send'),
+    host: { cores: v<number>('hostCores'), load: v<number>('hostLoad') },
     zeroScanRate: v<number | undefined>('zeroScanRate') ?? null,
     runCost: v<number>('runCost'),
     workload,

@@ -25,6 +25,10 @@ export interface EngineFacts {
   mirroredBytes: number;
   sourceFilesRemoved: number;
   writesLost: number;
+  /** Core-seconds at each end (sim: the cost model); null where not known. */
+  sourceCpu: number | null;
+  destinationCpu: number | null;
+  compressionShare: number | null;
   destinationFilesLeft: number;
   /** Every broken invariant (the core's and the engine's own checks). */
   violations: readonly string[];
@@ -76,6 +80,9 @@ export function resultRecord(s: Scenario, sum: MigrationSummary, f: EngineFacts)
     mirrored_writes: f.mirroredWrites,
     mirrored_bytes: f.mirroredBytes,
     handoff_ms: sum.handoffStart !== null && sum.handoffEnd !== null ? us((sum.handoffEnd - sum.handoffStart) * 1000) : 0,
+    source_cpu_s: f.sourceCpu === null ? null : ns(f.sourceCpu),
+    destination_cpu_s: f.destinationCpu === null ? null : ns(f.destinationCpu),
+    compression_share: f.compressionShare === null ? null : Math.round(f.compressionShare * 1e6) / 1e6,
     source_files_removed: f.sourceFilesRemoved,
     faults: s.faults.length > 0 ? s.faults.map((x) => x.text).join(';') : null,
     faults_applied: sum.faultsApplied,

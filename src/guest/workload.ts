@@ -23,6 +23,12 @@ export interface WorkloadSpec {
   hotShare: number;
   /** Fraction of guest memory that is zero when the migration starts. */
   zeroFraction: number;
+  /**
+   * Compressed size / original size of the guest's non-zero pages under a fast LZ-class coder (text-like
+   * data about 0.4, random data about 1); docs/workloads.md gives each preset's source or says it is an
+   * assumption.
+   */
+  compressibility: number;
   /** True when --working-set came from the user (then it must fit the memory). */
   workingSetFromUser?: boolean;
   /** Guest storage IO: writes and reads per second, IO size, and locality (hot share of the disks). */
@@ -54,6 +60,7 @@ export const WORKLOAD_PRESETS: Record<string, WorkloadSpec> = {
     hotFraction: 0,
     hotShare: 0,
     zeroFraction: 0.9,
+    compressibility: 0.3,
     io: { writeIops: 2, readIops: 1, ioSize: 4 * KIB, hotFraction: 0.01, hotShare: 0.9 },
   },
   web: {
@@ -64,6 +71,7 @@ export const WORKLOAD_PRESETS: Record<string, WorkloadSpec> = {
     hotFraction: 0,
     hotShare: 0,
     zeroFraction: 0.5,
+    compressibility: 0.4,
     io: { writeIops: 5, readIops: 95, ioSize: 16 * KIB, hotFraction: 0.05, hotShare: 0.8 },
   },
   oltp: {
@@ -74,6 +82,7 @@ export const WORKLOAD_PRESETS: Record<string, WorkloadSpec> = {
     hotFraction: 0.1,
     hotShare: 0.8,
     zeroFraction: 0.1,
+    compressibility: 0.5,
     io: { writeIops: 350, readIops: 650, ioSize: 8 * KIB, hotFraction: 0.1, hotShare: 0.8 },
   },
   vdi: {
@@ -84,6 +93,7 @@ export const WORKLOAD_PRESETS: Record<string, WorkloadSpec> = {
     hotFraction: 0,
     hotShare: 0,
     zeroFraction: 0.6,
+    compressibility: 0.4,
     io: { writeIops: 8, readIops: 2, ioSize: 8 * KIB, hotFraction: 0.05, hotShare: 0.8 },
   },
   churn: {
@@ -94,6 +104,7 @@ export const WORKLOAD_PRESETS: Record<string, WorkloadSpec> = {
     hotFraction: 0,
     hotShare: 0,
     zeroFraction: 0.5,
+    compressibility: 0.95,
     io: { writeIops: 5000, readIops: 0, ioSize: 64 * KIB, hotFraction: 0, hotShare: 0 },
   },
 };
@@ -104,6 +115,7 @@ export const WORKLOAD_NAMES = [...Object.keys(WORKLOAD_PRESETS), 'custom'];
 export const CUSTOM_BASE: WorkloadSpec = {
   name: 'custom',
   description: 'built from flags',
+  compressibility: 0.4,
   dirtyRate: 0,
   workingSet: { fraction: 1 },
   hotFraction: 0,

@@ -37,7 +37,8 @@ describe('--link-rate', () => {
 });
 
 describe('--zero-scan-rate', () => {
-  const fixed = { transport: 'tcp', rtt: '0s', setupTime: '0s', cleanupTime: '0s', resumeTime: '0s', handoffTime: '0s', clusterUpdateTime: '0s', configSize: '0', stateSize: '0', dirtyRate: '0pages/s' } as const;
+  // Zero pages skipped (QEMU's way): the sending thread reads each to find it is zero, and sends a marker.
+  const fixed = { zeroPages: 'skip', transport: 'tcp', rtt: '0s', setupTime: '0s', cleanupTime: '0s', resumeTime: '0s', handoffTime: '0s', clusterUpdateTime: '0s', configSize: '0', stateSize: '0', dirtyRate: '0pages/s' } as const;
   it('an all-zero idle VM over a CPU-bound stream: reading every page, then its markers at the stream rate', () => {
     const base = { ...fixed, memory: '1GiB', workload: 'idle', zeroFraction: '1', linkRate: '1GB/s', streamCap: '1GB/s' };
     const pages = 2 ** 30 / 4096;
@@ -62,7 +63,7 @@ describe('--zero-scan-rate', () => {
   });
   it('SMB: a channel failure during a transfer that the zero-page reads bound keeps that bound (no shorter, no crash)', () => {
     for (const network of ['2x10g', '2x10g-rdma']) {
-      const base = { memory: '8GiB', workload: 'idle', network, transport: 'smb', zeroScanRate: '9GB/s' } as const;
+      const base = { memory: '8GiB', workload: 'idle', network, transport: 'smb', zeroScanRate: '9GB/s', zeroPages: 'skip' } as const;
       const clean = simulate(resolveScenario(base));
       for (const at of ['precopy:0.6', 'precopy:0.8']) {
         const hit = simulate(resolveScenario({ ...base, fault: [`channel-down@${at}`] }));
@@ -79,7 +80,7 @@ describe('--zero-scan-rate', () => {
   it('a team losing a member slows only what the link bounds: a transfer paced by the zero-page reads keeps its pace', () => {
     // 8 GiB, half zero: 4 GiB of pages take ~18 s on 2x1g-team and ~36 s on one member; reading 4 GiB of
     // zeros at 100 MB/s takes ~43 s, longer than either, so losing a member mid-round changes nothing.
-    const base = { memory: '8GiB', workload: 'idle', zeroFraction: '0.5', network: '2x1g-team', transport: 'smb' } as const;
+    const base = { memory: '8GiB', workload: 'idle', zeroFraction: '0.5', network: '2x1g-team', transport: 'smb', zeroPages: 'skip' } as const;
     const wireBound = simulate(resolveScenario(base));
     const wireHit = simulate(resolveScenario({ ...base, fault: ['nic-down@precopy:0.5'] }));
     expect(wireHit.rounds[0]!.duration_s).toBeGreaterThan(wireBound.rounds[0]!.duration_s * 1.4);

@@ -152,6 +152,11 @@ export async function finishRun(m: FinishedMigration): Promise<RealRun> {
     mirroredBytes: counts?.mirroredBytes ?? 0,
     sourceFilesRemoved,
     writesLost,
+    // Not measured: the source process runs the guest's own worker threads beside the migration's, and
+    // Node 20 has no per-thread CPU clock to tell them apart (docs/real.md).
+    sourceCpu: null,
+    destinationCpu: null,
+    compressionShare: null,
     destinationFilesLeft: destFilesLeft,
     violations,
     verified,

@@ -81,7 +81,7 @@ export class SourceMemory {
     const total = this.guest.ram.pages;
     const c = await sendPages({
       ...this.pages(session),
-      skipZero: round === 0,
+      skipZero: round === 0 && ctx.s.zeroPages === 'skip', // Hyper-V sends zero pages whole (docs/model.md)
       progress: (scanned) => {
         check();
         if (round === 0) faults.progress('precopy', scanned / total);

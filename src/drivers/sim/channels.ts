@@ -9,7 +9,7 @@ import type { ResourceId } from '../../network/flows.js';
 import type { Scenario } from '../../scenario.js';
 import type { StorageEndpoint } from '../../storage/endpoints.js';
 import { CHANNEL_WINDOW, CHUNK_SIZE } from '../../transport/defaults.js';
-import { pageCost, type PageWork } from '../../transport/model.js';
+import { cpuPerByte, pageCost, type Carrier, type PageWork } from '../../transport/model.js';
 import { selectChannels } from '../../transport/selection.js';
 import type { DemandPath } from './guest-io.js';
 import type { PathChannel, SimHost } from './fabric.js';
@@ -17,7 +17,8 @@ import type { SimWorld } from './world.js';
 import { COPY_CHUNK } from './storage.js';
 import type { PathSpec, Transfer, TransferSpec } from './transfers.js';
 
-type Spec = Omit<TransferSpec, 'done'>;
+/** A transfer to start, and the CPU it costs each host (core-seconds) once done. */
+export type Spec = Omit<TransferSpec, 'done'> & { cpu: { source: number; destination: number }; compressed: number };
 type Uses = { r: ResourceId; k: number }[];
 
 export class SimChannels {
@@ -40,7 +41,7 @@ export class SimChannels {
     private readonly s: Scenario,
     private readonly stream: number,
   ) {
-    this.work = { compression: s.transport === 'compression' ? s.compression : null, zeroScanRate: s.zeroScanRate, runCost: s.runCost };
+    this.work = { compression: s.transport === 'compression' ? s.compression : null, zeroPages: s.zeroPages, zeroScanRate: s.zeroScanRate, runCost: s.runCost };
   }
 
   /** Open the transport's channels (on the NICs live now) and follow NIC failures from now on. */
@@ -99,22 +100,60 @@ export class SimChannels {
     return out;
   }
 
+  /** What carries the bytes: one TCP stream, SMB over TCP, or SMB Direct (RDMA). */
+  private get carrier(): Carrier {
+    if (this.s.transport !== 'smb') return 'tcp';
+    return this.live.some((c) => c.rdma) ? 'smb-direct' : 'smb';
+  }
+
+  /** Core-seconds per byte each host spends on this transport. */
+  get cpuPerByte(): { source: number; destination: number } {
+    return cpuPerByte(this.carrier);
+  }
+
+  /** The CPU a host spends moving `bytes` over this transport (core-seconds). */
+  private carried(bytes: number): { source: number; destination: number } {
+    const c = this.cpuPerByte;
+    return { source: bytes * c.source, destination: bytes * c.destination };
+  }
+
   /** A plain transfer of `bytes` over the live channels (`extra`: more resources each path crosses). */
   bulk(bytes: number, extra: Uses = []): Spec {
     const paths: PathSpec[] = this.carriers(bytes).map((c) => ({ uses: this.uses(c, extra), cap: c.cap }));
-    return { bytes, paths, floor: 0, tail: this.rtt };
+    return { bytes, paths, floor: 0, tail: this.rtt, cpu: this.carried(bytes), compressed: 0 };
   }
 
-  /** A memory transfer: pages (compressed, zero pages as markers) with the source's page work. */
+  /**
+   * Whether compression pays now: the source's free idle cores (those no other compression uses) can feed
+   * the stream more than it carries uncompressed. Hyper-V compresses only with CPU the VMs do not use and
+   * falls back to TCP/IP when compression would contend for it (Armstrong 2013; Finn 2013).
+   */
+  private compressionPays(): boolean {
+    const c = this.work.compression;
+    if (!c) return false;
+    const net = this.world.fabric.net;
+    const free = Math.max(0, net.capacity(this.src.cpu) - net.used(this.src.cpu));
+    const cores = c.cores === null ? free : Math.min(free, c.cores);
+    const plain = this.live.reduce((t, ch) => t + Math.min(ch.cap, this.src.port(ch.src).nic.lineRate * ch.efficiency), 0);
+    return cores * c.ratePerCore > plain;
+  }
+
+  /** A memory transfer: pages (compressed when it pays, zero pages whole or as markers) with the source's page work. */
   pages(fullPages: number, zeroPages: number, extraBytes: number, runs: number): Spec {
     const streamRate = this.list.reduce((t, c) => t + c.cap, 0);
-    const c = pageCost(this.work, fullPages, zeroPages, extraBytes, runs, streamRate);
-    return {
-      ...this.bulk(c.wireBytes),
-      // Compression on its own cores limits the rate; the sending thread's work is a floor.
-      ...(c.compressSeconds > 0 ? { groupCap: c.wireBytes / c.compressSeconds } : {}),
-      floor: c.threadSeconds,
-    };
+    const compress = this.compressionPays();
+    const work = compress ? this.work : { ...this.work, compression: null };
+    const c = pageCost(work, fullPages, zeroPages, extraBytes, runs, streamRate);
+    const spec = this.bulk(c.wireBytes);
+    const comp = work.compression;
+    if (comp && c.compressSeconds > 0) {
+      // Compression uses the host's idle cores (shared with every other compression on the host): each
+      // wire byte needs compressSeconds / wireBytes of them; at most `cores` when capped.
+      const k = c.compressSeconds / c.wireBytes;
+      for (const p of spec.paths) p.uses = [...p.uses, { r: this.src.cpu, k }];
+      if (comp.cores !== null) spec.groupCap = (comp.cores * c.wireBytes) / c.compressSeconds;
+    }
+    return { ...spec, floor: c.threadSeconds, cpu: { source: spec.cpu.source + c.sourceCpu, destination: spec.cpu.destination + c.destinationCpu }, compressed: compress ? c.wireBytes : 0 };
   }
 
   /** The hosts' storage devices a copy reads and writes (shared by every copy on those hosts). */
@@ -145,7 +184,8 @@ export class SimChannels {
   /** A storage copy to (or, `reading`, from) an SMB file server over the source host's SMB links. */
   toFileServer(bytes: number, reading: boolean): Spec {
     const ports = this.smbPorts();
-    return { bytes, paths: ports.map((p) => ({ uses: [{ r: reading ? p.rx : p.tx, k: p.k }], cap: this.s.network.streamCap })), floor: 0, tail: this.s.network.rtt };
+    const c = cpuPerByte('smb');
+    return { bytes, paths: ports.map((p) => ({ uses: [{ r: reading ? p.rx : p.tx, k: p.k }], cap: this.s.network.streamCap })), floor: 0, tail: this.s.network.rtt, cpu: { source: bytes * c.source, destination: 0 }, compressed: 0 };
   }
 
   /** A converged smb-share guest's IO to its file server: writes leave by the NICs, reads arrive. */

@@ -26,13 +26,17 @@ export interface Port {
 export class SimHost {
   readonly ports = new Map<string, Port>();
   private readonly devices = new Map<string, { read: ResourceId; write: ResourceId }>();
+  /** The host's idle cores (core-seconds per second): what compression may use. */
+  readonly cpu: ResourceId;
 
   constructor(
     readonly name: string,
     private readonly net: FlowNetwork,
     nics: readonly Nic[],
+    idleCores: number,
   ) {
     for (const nic of nics) this.ports.set(nic.name, { nic, tx: net.addResource(`${name}/${nic.name}/tx`, nic.lineRate), rx: net.addResource(`${name}/${nic.name}/rx`, nic.lineRate), alive: true });
+    this.cpu = net.addResource(`${name}/cpu`, idleCores);
   }
 
   port(nic: string): Port {
@@ -95,13 +99,15 @@ export class SimFabric {
 
   constructor(
     readonly network: Network,
+    /** Each host's idle cores (its cores less what its VMs use). */
+    private readonly idleCores = 16,
     private readonly smb?: SelectionOptions,
   ) {}
 
   host(name: string): SimHost {
     let h = this.hostMap.get(name);
     if (!h) {
-      h = new SimHost(name, this.net, this.network.nics);
+      h = new SimHost(name, this.net, this.network.nics, this.idleCores);
       this.hostMap.set(name, h);
     }
     return h;

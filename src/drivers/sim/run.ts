@@ -14,7 +14,7 @@ import type { Scenario } from '../../scenario.js';
 import type { Simulator } from '../../sim/index.js';
 import { getEndpoint } from '../../storage/endpoints.js';
 import { Runner, type Clock, type MigrationEffects, type Report } from '../loop.js';
-import { SimChannels } from './channels.js';
+import { SimChannels, type Spec } from './channels.js';
 import { DestHost, SimDestination } from './destination.js';
 import type { SimHost } from './fabric.js';
 import { GuestIoFlows } from './guest-io.js';
@@ -33,6 +33,11 @@ export interface ResolvedFault {
 
 export interface RunOutput {
   summary: MigrationSummary;
+  /** Core-seconds each host spent moving the migration's bytes (the transport's stack, compression). */
+  sourceCpu: number;
+  destinationCpu: number;
+  /** Share of the memory's wire bytes that went compressed (null: the transport does not compress). */
+  compressionShare: number | null;
   memoryVerified: boolean | null;
   writesLost: number;
   writes: WriteCounts;
@@ -49,7 +54,7 @@ export function simClock(sim: Simulator): Clock {
 }
 
 /** The step in progress: a timed wait, or a transfer on the network. */
-type StepWork = { kind: 'delay'; end: number; handle: ReturnType<Simulator['at']>; fire: () => void } | { kind: 'transfer'; t: Transfer };
+type StepWork = { kind: 'delay'; end: number; handle: ReturnType<Simulator['at']>; fire: () => void } | { kind: 'transfer'; t: Transfer; cpu: { source: number; destination: number } };
 
 export class SimMigration implements MigrationEffects {
   readonly core: MigrationCore;
@@ -75,6 +80,8 @@ export class SimMigration implements MigrationEffects {
   private bytesCopied = 0;
   private storageWire = 0;
   private output: RunOutput | null = null;
+  private cpu = { source: 0, destination: 0 };
+  private memoryWire = { all: 0, compressed: 0 };
   private onFinished: (() => void) | null = null;
   private detaching: (() => void)[] = [];
   /** Set while this migration's own fault crashes its destination: its core arms the notice. */
@@ -182,19 +189,32 @@ export class SimMigration implements MigrationEffects {
     this.work = { kind: 'delay', end, handle: this.sim.at(end, fire), fire };
   }
 
-  /** A step that moves bytes over the migration's channels. */
-  private transfer(r: Report, t: Omit<Parameters<TransferEngine['start']>[0], 'done'>, make: (now: number) => Event): void {
+  /** A step that moves bytes over the migration's channels; the hosts' CPU for it is booked as it goes. */
+  private transfer(r: Report, t: Spec, make: (now: number) => Event): void {
     this.cancelWork();
     this.stepReport = r;
     const tr = this.world.engine.start({
-      ...t,
+      bytes: t.bytes,
+      paths: t.paths,
+      floor: t.floor,
+      tail: t.tail,
+      ...(t.groupCap !== undefined ? { groupCap: t.groupCap } : {}),
       done: () => {
+        const w = this.work;
+        if (w?.kind === 'transfer') this.bookCpu(w);
         this.work = null;
         this.report(r, make(this.now()));
       },
     });
-    this.work = { kind: 'transfer', t: tr };
+    this.work = { kind: 'transfer', t: tr, cpu: t.cpu };
     this.channels.carrying(tr);
+  }
+
+  /** Book the CPU of a transfer that ended, or of the share of it done when it was cut short. */
+  private bookCpu(w: StepWork & { kind: 'transfer' }): void {
+    const f = w.t.finished ? 1 : w.t.bytes > 0 ? Math.min(1, w.t.done / w.t.bytes) : 0;
+    this.cpu.source += f * w.cpu.source;
+    this.cpu.destination += f * w.cpu.destination;
   }
 
   /** A reply that reaches the source at `at` (this migration's time). */
@@ -213,7 +233,10 @@ export class SimMigration implements MigrationEffects {
     this.work = null;
     if (!w) return;
     if (w.kind === 'delay') this.sim.cancel(w.handle);
-    else this.world.engine.cancel(w.t);
+    else {
+      this.bookCpu(w);
+      this.world.engine.cancel(w.t);
+    }
     this.channels.carrying(null);
   }
 
@@ -315,6 +338,8 @@ export class SimMigration implements MigrationEffects {
     this.guestIo();
     const sent = this.guest.pending;
     const spec = this.channels.pages(sent.pages - sent.zeroPages, sent.zeroPages, stateBytes, sent.runs);
+    this.memoryWire.all += spec.bytes;
+    this.memoryWire.compressed += spec.compressed;
     this.guest.sendPending();
     this.transfer(r, spec, (now) => ({ type: 'sent', now, pages: sent.pages, zeroPages: sent.zeroPages, wireBytes: spec.bytes }));
   }
@@ -439,8 +464,13 @@ export class SimMigration implements MigrationEffects {
     this.channels.close();
     this.guest.release();
     const mirrorOverLink = s.mode === 'shared-nothing' || (s.mode === 'storage' && this.storageWire > 0);
+    // Mirrored writes cross the migration's transport too (the guest's converged IO is the guest's own).
+    const mirrored = s.mode === 'shared-nothing' ? this.storage.counts.mirroredBytes : 0;
     this.output = {
       summary,
+      sourceCpu: this.cpu.source + mirrored * this.channels.cpuPerByte.source,
+      destinationCpu: this.cpu.destination + mirrored * this.channels.cpuPerByte.destination,
+      compressionShare: s.transport === 'compression' ? (this.memoryWire.all > 0 ? this.memoryWire.compressed / this.memoryWire.all : 0) : null,
       memoryVerified: this.memoryVerified,
       writesLost: this.writesLost,
       writes: this.storage.counts,

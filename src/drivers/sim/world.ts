@@ -17,7 +17,7 @@ export interface SimWorld {
 }
 
 export function newWorld(s: Scenario, sim = new Simulator()): SimWorld {
-  const fabric = new SimFabric(s.network);
+  const fabric = new SimFabric(s.network, s.host.cores * (1 - s.host.load));
   return { sim, fabric, engine: new TransferEngine(sim, fabric.net), destHosts: new Map() };
 }
 

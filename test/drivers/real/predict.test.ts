@@ -52,9 +52,10 @@ describe('the prediction beside a real run', () => {
     expect(p.input.runCost).toBeUndefined();
   });
 
-  it('an idle guest is predicted slower with the zero-page reads than without them', () => {
-    const withScan = predict(input, run({ run_cost_s: null }))!;
-    const without = predict(input, run({ zero_scan_bps: null, run_cost_s: null }))!;
+  it('an idle guest that skips zero pages is predicted slower with the zero-page reads than without them', () => {
+    const skipping = { ...input, zeroPages: 'skip' } as const;
+    const withScan = predict(skipping, run({ run_cost_s: null }))!;
+    const without = predict(skipping, run({ zero_scan_bps: null, run_cost_s: null }))!;
     // 512 MiB idle: most pages are zero; reading them at 9 GB/s adds their time to the CPU-bound stream
     const zeroBytes = withScan.record.zero_pages * 4096;
     expect(withScan.prediction.sim.total_time_s - without.prediction.sim.total_time_s).toBeCloseTo(zeroBytes / 9e9, 3);
