@@ -1,96 +1,41 @@
 // Real links: two network namespaces joined by two veth pairs, each shaped by `tc tbf` (netem is not in
-// this kernel). Striping over both links must carry >= 1.8x one link; taking one link down mid-transfer
+// this kernel; src/bench/netns.ts). Striping over both links must carry >= 1.8x one link; taking one link down mid-transfer
 // must still complete with the identical SHA-256. Needs root, `ip` and `tc`; elsewhere it skips and says
 // why. Every namespace is created here and deleted afterwards, also on failure.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createNetnsPair, netnsUnavailable, type NetnsPair } from '../../../src/bench/netns.js';
 import { parseSize } from '../../../src/units/index.js';
 import { BIN, startProcess, type Started } from '../../support/processes.js';
 
-const tag = String(process.pid % 100000);
-const NS_A = `mbtxA${tag}`;
-const NS_B = `mbtxB${tag}`;
-// Interface names stay under Linux's 15 characters.
-const LINKS = [
-  { a: `mb${tag}a1`, b: `mb${tag}b1`, addrA: '10.231.1.1', addrB: '10.231.1.2' },
-  { a: `mb${tag}a2`, b: `mb${tag}b2`, addrA: '10.231.2.1', addrB: '10.231.2.2' },
-];
-const RATE = '100mbit';
+const RATE = 100e6 / 8; // 100 Mbit/s per link
 const SIZE = '24MiB';
 
-function sh(args: string[]): string {
-  return execFileSync(args[0]!, args.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
-}
-
-/** Why this machine cannot run the test, or undefined when it can. */
-function unavailable(): string | undefined {
-  if (process.platform !== 'linux') return 'network namespaces need Linux';
-  if (process.getuid?.() !== 0) return 'network namespaces and tc need root (CI runs as root)';
-  const probe = `mbprobe${tag}`;
-  try {
-    sh(['ip', 'netns', 'add', probe]);
-  } catch (e) {
-    return `cannot create a network namespace (${(e as Error).message.split('\n')[0]})`;
-  } finally {
-    try {
-      sh(['ip', 'netns', 'del', probe]);
-    } catch {
-      /* it was never made */
-    }
-  }
-  try {
-    sh(['tc', '-V']);
-  } catch {
-    return 'tc (iproute2) is not installed';
-  }
-  return undefined;
-}
-
-const why = unavailable();
+const why = netnsUnavailable();
 if (why) console.warn(`netns test skipped: ${why}`);
 // CI runs as root with iproute2 installed by .ci/run: a skip there would hide a broken environment.
 it.runIf(process.env['CI'] === 'true')('can use network namespaces in CI', () => {
   expect(why, `netns test would skip in CI: ${why}`).toBeUndefined();
 });
 
-function teardown(): void {
-  for (const ns of [NS_A, NS_B]) {
-    try {
-      sh(['ip', 'netns', 'del', ns]);
-    } catch {
-      /* not there */
-    }
-  }
-}
-
-function inNs(ns: string, args: string[], timeoutMs: number): Started {
-  return startProcess('ip', ['netns', 'exec', ns, process.execPath, BIN, ...args], { timeoutMs });
-}
-
 describe.skipIf(why !== undefined)('striping over real shaped links (network namespaces)', () => {
   const keyFile = join(mkdtempSync(join(tmpdir(), 'migbench-netns-')), 'key');
   writeFileSync(keyFile, randomBytes(32).toString('hex'));
   let server: ChildProcess | undefined;
+  let net: NetnsPair;
+  let LINKS: { addrA: string; addrB: string }[] = [];
+  const inNs = (side: 'src' | 'dst', args: string[], timeoutMs: number): Started =>
+    startProcess('ip', ['netns', 'exec', side === 'src' ? net.src : net.dst, process.execPath, BIN, ...args], { timeoutMs });
 
   beforeAll(async () => {
-    teardown();
-    sh(['ip', 'netns', 'add', NS_A]);
-    sh(['ip', 'netns', 'add', NS_B]);
-    for (const l of LINKS) {
-      sh(['ip', 'link', 'add', l.a, 'netns', NS_A, 'type', 'veth', 'peer', 'name', l.b, 'netns', NS_B]);
-      sh(['ip', '-n', NS_A, 'addr', 'add', `${l.addrA}/24`, 'dev', l.a]);
-      sh(['ip', '-n', NS_B, 'addr', 'add', `${l.addrB}/24`, 'dev', l.b]);
-      sh(['ip', '-n', NS_A, 'link', 'set', l.a, 'up']);
-      sh(['ip', '-n', NS_B, 'link', 'set', l.b, 'up']);
-      // Shape the data direction (A -> B); acknowledgements flow back unshaped.
-      sh(['ip', 'netns', 'exec', NS_A, 'tc', 'qdisc', 'add', 'dev', l.a, 'root', 'tbf', 'rate', RATE, 'burst', '64kb', 'latency', '50ms']);
-    }
-    for (const ns of [NS_A, NS_B]) sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-    const s = inNs(NS_B, ['serve', '--listen', LINKS.map((l) => `${l.addrB}:7000`).join(','), '--key-file', keyFile, '--json', '--quiet'], 120_000);
+    // Two veth links, the data direction (source -> destination) shaped by tbf; acknowledgements unshaped.
+    net = createNetnsPair({ tag: `tx${process.pid % 10000}`, links: 2, rate: RATE, subnet: 231 });
+    LINKS = net.links.map((l) => ({ addrA: l.srcAddr, addrB: l.dstAddr }));
+    const s = inNs('dst', ['serve', '--listen', LINKS.map((l) => `${l.addrB}:7000`).join(','), '--key-file', keyFile, '--json', '--quiet'], 120_000);
     server = s.child;
     const end = Date.now() + 10_000;
     while (!s.stdout().includes('listening')) {
@@ -101,12 +46,12 @@ describe.skipIf(why !== undefined)('striping over real shaped links (network nam
 
   afterAll(() => {
     server?.kill('SIGKILL');
-    teardown();
+    net?.remove();
   });
 
   const send = (links: typeof LINKS, extra: string[] = [], timeoutMs = 60_000) =>
     inNs(
-      NS_A,
+      'src',
       [
         'send',
         '--to', links.map((l) => `${l.addrB}:7000`).join(','),
@@ -146,16 +91,16 @@ describe.skipIf(why !== undefined)('striping over real shaped links (network nam
   }, 60_000);
 
   it('a link taken down mid-transfer: its channels fail over and the transfer completes with the identical SHA-256', async () => {
-    const sentOnLink2 = () => Number(/Sent (\d+) bytes/.exec(sh(['ip', 'netns', 'exec', NS_A, 'tc', '-s', 'qdisc', 'show', 'dev', LINKS[1]!.a]))?.[1] ?? 0);
+    const sentOnLink2 = () => net.sentBytes(1);
     const before = sentOnLink2();
     const run = send(LINKS, ['--channel-timeout', '1s']);
     // Take link 2 down once it has carried 4 MB of this transfer (about a third of its share), whatever
     // the start-up time of the processes on a busy machine.
     const end = Date.now() + 20_000;
     while (sentOnLink2() - before < 4e6 && Date.now() < end && run.child.exitCode === null) await new Promise((r) => setTimeout(r, 25));
-    sh(['ip', '-n', NS_A, 'link', 'set', LINKS[1]!.a, 'down']);
+    net.setLink(1, false);
     const r = await run.done;
-    sh(['ip', '-n', NS_A, 'link', 'set', LINKS[1]!.a, 'up']);
+    net.setLink(1, true);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
     // Link 2 stopped before it carried its whole share (about half the stream), so the rest failed over;
