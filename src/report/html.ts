@@ -2,9 +2,9 @@
 // overview a person can read at a glance (per network the best transport, its total time and downtime
 // per workload, the downtime target, non-converged scenarios flagged), then the detail per mode, VM and
 // policy (charts with a scale per workload, folded after the first group), the evacuations when the
-// matrix has them (evacuation-section.ts), the excluded combinations and a table of every scenario. Every figure is the median of
-// the repeats, the statistic the CLI table shows, with the runs' range. Numbers in the page are for
-// reading; the CSV files hold the data.
+// matrix has them (evacuation-section.ts), the excluded combinations and a table of every scenario. Every
+// figure is the median of the repeats, the statistic the CLI table shows, with the runs' range. Numbers in
+// the page are for reading; the CSV files hold the data.
 
 import type { SummaryRow } from '../bench/aggregate.js';
 import type { BenchEvacuation, BenchRun } from '../bench/runner.js';
@@ -58,10 +58,12 @@ export function reportHtml({ meta, summary, runs, evacuations = [] }: HtmlInput)
   // A matrix of evacuations only has no single-migration scenario to show.
   const onlyEvacuations = meta.matrix.scenarios_total === 0;
   // Overview
-  if (!onlyEvacuations) parts.push('<h2 id="overview">Overview</h2>');
-  if (!onlyEvacuations) parts.push(
-    `<p class="note">For each network, the transport with the shortest median total time over the workloads (geometric mean), and its median total time / downtime per workload. Downtime above the ${DOWNTIME_TARGET_MS} ms target is <span class="over">red</span>; <span class="nc">✕ not converged</span> marks scenarios where some run did not converge (pre-copy forced, throttled or aborted).</p>`,
-  );
+  if (!onlyEvacuations) {
+    parts.push('<h2 id="overview">Overview</h2>');
+    parts.push(
+      `<p class="note">For each network, the transport with the shortest median total time over the workloads (geometric mean), and its median total time / downtime per workload. Downtime above the ${DOWNTIME_TARGET_MS} ms target is <span class="over">red</span>; <span class="nc">✕ not converged</span> marks scenarios where some run did not converge (pre-copy forced, throttled or aborted).</p>`,
+    );
+  }
   groups.forEach((g, gi) => {
     parts.push(`<h3>${e(g.mode)} migration, VM ${e(g.vm)}, policy ${e(g.policy)}</h3>`);
     const rows = overviewRows(summary, g);
@@ -83,10 +85,12 @@ export function reportHtml({ meta, summary, runs, evacuations = [] }: HtmlInput)
   });
 
   // Detail
-  if (!onlyEvacuations) parts.push('<h2 id="detail">Detail</h2>');
-  if (!onlyEvacuations) parts.push(
-    `<p class="note">Bars: the median of the repeats; black rule: the runs' range (min to max); red ✕: some run did not converge; dashed red line: the ${DOWNTIME_TARGET_MS} ms downtime target. Each workload has its own scale. Colours: transports.</p>${legend(d.transports)}`,
-  );
+  if (!onlyEvacuations) {
+    parts.push('<h2 id="detail">Detail</h2>');
+    parts.push(
+      `<p class="note">Bars: the median of the repeats; black rule: the runs' range (min to max); red ✕: some run did not converge; dashed red line: the ${DOWNTIME_TARGET_MS} ms downtime target. Each workload has its own scale. Colours: transports.</p>${legend(d.transports)}`,
+    );
+  }
   groups.forEach((g, gi) => {
     parts.push(`<details class="group" id="group--${gi}"${gi === 0 ? ' open' : ''}><summary>${e(g.mode)} migration, VM ${e(g.vm)}, policy ${e(g.policy)}</summary>`);
     for (const spec of BAR_CHARTS) {
