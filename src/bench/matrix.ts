@@ -12,6 +12,7 @@ import { WORKLOAD_NAMES } from '../guest/workload.js';
 import { NETWORK_NAMES } from '../network/index.js';
 import { MODES, POLICIES, TRANSPORTS } from '../result.js';
 import { OPTIONS, OPTION_KEYS, type OptionKey } from '../scenario.js';
+import { EVACUATION_KNOWN_KEYS, EvacuationsSchema, type Evacuations } from './evacuation-schema.js';
 import { packageRoot } from './paths.js';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
@@ -75,12 +76,14 @@ export const MatrixSchema = z.strictObject({
   description: z.string().optional(),
   seed: z.int().min(0).max(2 ** 32 - 1).default(1).describe('base seed: each run seed derives from it, the scenario key and the repeat index'),
   repeats: z.int().min(1).max(1000).default(1).describe('runs per scenario'),
-  axes: Axes,
+  axes: Axes.optional().describe('the single-migration scenarios (required unless the matrix has evacuations)'),
   set: z.strictObject(optionShape(settable)).default({}).describe('options applied to every run'),
   exclude: z.array(Exclude).default([]).describe('combinations left out on purpose, each with its reason'),
+  evacuations: EvacuationsSchema.optional(),
 });
 
 export type Matrix = z.output<typeof MatrixSchema>;
+export type { Evacuations };
 export type VmEntryT = z.output<typeof VmEntry>;
 export type PolicyEntryT = z.output<typeof PolicyEntry>;
 
@@ -151,6 +154,9 @@ export function parseMatrix(text: string, source: string, format: 'json' | 'yaml
     const issues = [...r.error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
     throw issueToInputError(issues[0]!, raw, source);
   }
+  if (r.data.axes === undefined && r.data.evacuations === undefined) {
+    throw new InputError({ source, path: 'axes', expected: 'a value (object): the field is required (unless the matrix has an evacuations section)' });
+  }
   checkMatrixSize(r.data, source);
   const name = source.replace(/^.*[\\/]/, '').replace(/\.(ya?ml|json)$/i, '');
   return { name, source, matrix: r.data };
@@ -175,17 +181,37 @@ function depthBeyond(root: unknown, limit: number): PropertyKey[] | null {
 }
 
 /**
- * Refuse a matrix that would expand past MAX_SCENARIOS combinations or MAX_RUNS runs (`repeats`: the
- * matrix's own, or --repeats), naming the file and the count, before anything is expanded.
+ * Refuse a matrix that would expand past MAX_SCENARIOS combinations or MAX_RUNS simulations (`repeats`:
+ * the matrix's own, or --repeats), naming the file and the count, before anything is expanded. An
+ * evacuation run costs about one simulation per VM it moves, so evacuations count their VMs.
  */
 export function checkMatrixSize(m: Matrix, source: string, repeats = m.repeats): void {
   const a = m.axes;
-  const combos = [a.modes, a.networks, a.transports, a.workloads, a.vms, a.policies].reduce((n, axis) => n * axis.length, 1);
+  const combos = a ? [a.modes, a.networks, a.transports, a.workloads, a.vms, a.policies].reduce((n, axis) => n * axis.length, 1) : 0;
   if (combos > MAX_SCENARIOS) {
     throw new InputError({ source, path: 'axes', expected: `at most ${MAX_SCENARIOS.toLocaleString('en-US')} combinations of the axes (split the matrix)`, got: `${combos.toLocaleString('en-US')} combinations` });
   }
   if (combos * repeats > MAX_RUNS) {
     throw new InputError({ source, path: 'repeats', expected: `at most ${MAX_RUNS.toLocaleString('en-US')} runs (combinations of the axes x repeats)`, got: `${combos.toLocaleString('en-US')} combinations x ${repeats} repeats = ${(combos * repeats).toLocaleString('en-US')} runs` });
+  }
+  const e = m.evacuations;
+  if (!e) return;
+  const ea = e.axes;
+  const others = ea.maxLive.length * ea.networks.length * ea.transports.length;
+  const evacuations = ea.vms.length * others;
+  if (combos + evacuations > MAX_SCENARIOS) {
+    throw new InputError({ source, path: 'evacuations.axes', expected: `at most ${MAX_SCENARIOS.toLocaleString('en-US')} scenarios, runs and evacuations together (split the matrix)`, got: `${combos.toLocaleString('en-US')} + ${evacuations.toLocaleString('en-US')} evacuation scenarios` });
+  }
+  const er = e.repeats ?? repeats;
+  const vms = ea.vms.reduce((t, n) => t + n, 0) * others * er;
+  const fmt = (n: number): string => n.toLocaleString('en-US');
+  if (combos * repeats + vms > MAX_RUNS) {
+    throw new InputError({
+      source,
+      path: 'evacuations',
+      expected: `at most ${fmt(MAX_RUNS)} simulations (an evacuation run costs about one simulation per VM it moves, so its VMs are counted)`,
+      got: `${fmt(combos * repeats)} runs + ${fmt(evacuations)} evacuations x ${er} repeats moving ${fmt(vms)} VMs = ${fmt(combos * repeats + vms)} simulations`,
+    });
   }
 }
 
@@ -242,6 +268,10 @@ function knownKeysAt(path: readonly PropertyKey[]): Record<string, unknown> {
   const named = path.filter((p) => typeof p === 'string');
   const last = named[named.length - 1];
   if (path.length === 0) return MatrixSchema.shape;
+  if (named[0] === 'evacuations') {
+    const keys = path.length === 1 ? EVACUATION_KNOWN_KEYS.top : last === 'axes' ? EVACUATION_KNOWN_KEYS.axes : last === 'set' ? EVACUATION_KNOWN_KEYS.set : [];
+    return Object.fromEntries(keys.map((k) => [k, 1]));
+  }
   if (last === 'axes') return Axes.shape;
   if (last === 'set') return Object.fromEntries(settable.map((k) => [k, 1]));
   if (last === 'exclude') return { reason: 1, mode: 1, network: 1, transport: 1, workload: 1, vm: 1, policy: 1 };

@@ -9,6 +9,7 @@ import { InputError } from '../errors.js';
 import { deriveSeed } from '../random/index.js';
 import { OPTIONS, resolveScenario, type Naming, type OptionKey, type ScenarioInput } from '../scenario.js';
 import { parseSize } from '../units/index.js';
+import { planEvacuations, type EvacuationPlan } from './evacuation-plan.js';
 import { checkMatrixSize, POLICY_OPTION_KEYS, type LoadedMatrix, type PolicyEntryT, type VmEntryT } from './matrix.js';
 
 export const AXES = ['mode', 'network', 'transport', 'workload', 'vm', 'policy'] as const;
@@ -70,6 +71,8 @@ export interface Plan {
   excluded: ExcludeReport[];
   /** Things a person should know (such as an axis field the simulator does not take yet). */
   warnings: string[];
+  /** The matrix's evacuation scenarios and runs (evacuation-plan.ts); absent or null when it has none. */
+  evacuations?: EvacuationPlan | null;
 }
 
 export interface PlanOptions {
@@ -111,14 +114,38 @@ export const NO_TRANSPORT = '-';
 export function planMatrix(loaded: LoadedMatrix | Omit<LoadedMatrix, 'file'>, opts: PlanOptions = {}): Plan {
   const { matrix: m, source } = loaded;
   checkMatrixSize(m, source, opts.repeats ?? m.repeats); // before expanding anything (--repeats may raise the count)
-  const warnings: string[] = [];
+  const seed = opts.seed ?? m.seed;
+  const repeats = opts.repeats ?? m.repeats;
+  const shard = opts.shard ?? null;
+  const { scenarios, excluded } = m.axes ? planScenarios(loaded) : { scenarios: [], excluded: noAxesExcludes(loaded) };
+  const evacuations = planEvacuations(loaded, { seed, repeats, shard, runSeed });
+  const mine = shard ? scenarios.filter((s) => s.index % shard.count === shard.index - 1) : scenarios;
+  const runs: PlannedRun[] = [];
+  for (const s of mine) {
+    for (let r = 0; r < repeats; r++) {
+      runs.push({ index: s.index * repeats + r, scenario: s, repeat: r, runId: `${s.key}#${r}`, seed: runSeed(seed, s.key, r) });
+    }
+  }
+  return { name: loaded.name, source, seed, repeats, shard, scenarios: mine, runs, totalScenarios: scenarios.length, excluded, warnings: [], evacuations };
+}
+
+/** A matrix of evacuations only has no axis an exclude could name. */
+function noAxesExcludes({ matrix: m, source }: Omit<LoadedMatrix, 'file'>): ExcludeReport[] {
+  if (m.exclude.length > 0) throw new InputError({ source, path: 'exclude[0]', expected: 'no excludes in a matrix without axes (excludes name values of the axes)', got: m.exclude[0]!.reason });
+  return [];
+}
+
+/** The single-migration scenarios: the product of the axes less the excludes, each validated. */
+function planScenarios(loaded: LoadedMatrix | Omit<LoadedMatrix, 'file'>): { scenarios: PlannedScenario[]; excluded: ExcludeReport[] } {
+  const { matrix: m, source } = loaded;
+  const axes = m.axes!;
   const labels: Record<Axis, string[]> = {
-    mode: m.axes.modes,
-    network: m.axes.networks,
-    transport: m.axes.transports,
-    workload: m.axes.workloads,
-    vm: m.axes.vms.map(vmLabel),
-    policy: m.axes.policies.map(policyLabel),
+    mode: axes.modes,
+    network: axes.networks,
+    transport: axes.transports,
+    workload: axes.workloads,
+    vm: axes.vms.map(vmLabel),
+    policy: axes.policies.map(policyLabel),
   };
   for (const axis of AXES) {
     labels[axis].forEach((l, i) => {
@@ -126,7 +153,7 @@ export function planMatrix(loaded: LoadedMatrix | Omit<LoadedMatrix, 'file'>, op
     });
   }
 
-  m.axes.vms.forEach((e, i) => {
+  axes.vms.forEach((e, i) => {
     if (typeof e !== 'object' || e.disk === undefined) return;
     try {
       parseSize(str(e.disk));
@@ -177,18 +204,7 @@ export function planMatrix(loaded: LoadedMatrix | Omit<LoadedMatrix, 'file'>, op
   };
   visit(0);
   if (scenarios.length === 0) throw new InputError({ source, path: 'exclude', expected: 'excludes that leave at least one scenario', got: `${m.exclude.length} excludes` });
-
-  const seed = opts.seed ?? m.seed;
-  const repeats = opts.repeats ?? m.repeats;
-  const shard = opts.shard ?? null;
-  const mine = shard ? scenarios.filter((s) => s.index % shard.count === shard.index - 1) : scenarios;
-  const runs: PlannedRun[] = [];
-  for (const s of mine) {
-    for (let r = 0; r < repeats; r++) {
-      runs.push({ index: s.index * repeats + r, scenario: s, repeat: r, runId: `${s.key}#${r}`, seed: runSeed(seed, s.key, r) });
-    }
-  }
-  return { name: loaded.name, source, seed, repeats, shard, scenarios: mine, runs, totalScenarios: scenarios.length, excluded, warnings };
+  return { scenarios, excluded };
 }
 
 /** The seed of one run: derived from the matrix seed, the scenario key and the repeat index. */
@@ -199,6 +215,7 @@ export function runSeed(seed: number, scenarioKey: string, repeat: number): numb
 /** The ScenarioInput of one axis combination, and a Naming that points each option at its matrix field. */
 function scenarioInput(loaded: Omit<LoadedMatrix, 'file'>, idx: Record<Axis, number>): { input: ScenarioInput; naming: Naming } {
   const { matrix: m, source } = loaded;
+  const axes = m.axes!;
   const paths = new Map<OptionKey, string>();
   const input: ScenarioInput = {};
   const put = (key: OptionKey, value: string | number | boolean, path: string): void => {
@@ -212,17 +229,17 @@ function scenarioInput(loaded: Omit<LoadedMatrix, 'file'>, idx: Record<Axis, num
     const value = k === 'vm' && typeof v === 'string' && file !== undefined ? resolve(dirname(file), v) : v;
     put(k as OptionKey, value, `set.${k}`);
   }
-  put('mode', m.axes.modes[idx.mode]!, `axes.modes[${idx.mode}]`);
-  put('network', m.axes.networks[idx.network]!, `axes.networks[${idx.network}]`);
-  if (m.axes.modes[idx.mode] !== 'storage') put('transport', m.axes.transports[idx.transport]!, `axes.transports[${idx.transport}]`);
-  put('workload', m.axes.workloads[idx.workload]!, `axes.workloads[${idx.workload}]`);
-  const vm = m.axes.vms[idx.vm]!;
+  put('mode', axes.modes[idx.mode]!, `axes.modes[${idx.mode}]`);
+  put('network', axes.networks[idx.network]!, `axes.networks[${idx.network}]`);
+  if (axes.modes[idx.mode] !== 'storage') put('transport', axes.transports[idx.transport]!, `axes.transports[${idx.transport}]`);
+  put('workload', axes.workloads[idx.workload]!, `axes.workloads[${idx.workload}]`);
+  const vm = axes.vms[idx.vm]!;
   const vmPath = `axes.vms[${idx.vm}]`;
   if (typeof vm === 'object') {
     put('memory', vm.memory, `${vmPath}.memory`);
     if (vm.disk !== undefined) put('disk', vm.disk, `${vmPath}.disk`);
   } else put('memory', vm, vmPath);
-  const pol = m.axes.policies[idx.policy]!;
+  const pol = axes.policies[idx.policy]!;
   const polPath = `axes.policies[${idx.policy}]`;
   if (typeof pol === 'object') {
     put('policy', pol.policy, `${polPath}.policy`);

@@ -1,26 +1,28 @@
-// Runs tasks (planned runs, and samples of the reference workload) in a piscina worker pool with an
-// explicit thread count. At most `window` tasks are in flight, so an abort (Ctrl-C) stops scheduling at
+// Runs tasks (planned runs, evacuation runs, and samples of the reference workload) in a piscina worker
+// pool with an explicit thread count. At most `window` tasks are in flight, so an abort (Ctrl-C) stops scheduling at
 // once: the tasks in flight finish, the rest never start, and the caller keeps every finished result.
-// Results come back keyed by their index, so the order of completion never reaches a report.
+// Results come back keyed by their kind and index, so the order of completion never reaches a report.
 
 import { Piscina } from 'piscina';
 import { MigbenchError } from '../errors.js';
 import { workerFile } from './paths.js';
-import type { ReferenceOutput, RunFailure, RunOutput, Task, TaskOutput } from './worker.js';
+import type { EvacuationOutput, ReferenceOutput, RunFailure, RunOutput, Task, TaskOutput } from './worker.js';
 
 export interface PoolOptions {
   threads: number;
   signal?: AbortSignal;
-  /** Called after each finished run (for progress; reference samples are not counted). */
-  onRun?: (done: number, total: number, out: RunOutput) => void;
+  /** Called after each finished run or evacuation (for progress; reference samples are not counted). */
+  onRun?: (done: number, total: number, out: RunOutput | EvacuationOutput) => void;
 }
 
 export interface PoolResult {
   /** Finished runs, in the order of the tasks. */
   outputs: RunOutput[];
+  /** Finished evacuation runs, in the order of the tasks. */
+  evacuations: EvacuationOutput[];
   /** Finished reference samples, in the order of the tasks. */
   references: ReferenceOutput[];
-  /** True when the signal (or a failed run) stopped the bench before every run finished. */
+  /** True when the signal (or a failed run) stopped the bench before every run and evacuation finished. */
   interrupted: boolean;
   /** The first run that failed, if any: the pool stops handing out runs after it. */
   failed: RunFailure | null;
@@ -36,7 +38,8 @@ export async function runPool(tasks: readonly Task[], opts: PoolOptions): Promis
     atomics: 'disabled',
     idleTimeout: 1000,
   });
-  const byIndex = new Map<number, RunOutput | ReferenceOutput>();
+  const byKey = new Map<string, RunOutput | EvacuationOutput | ReferenceOutput>();
+  const keyOf = (t: { kind?: string; index: number }): string => `${t.kind ?? 'run'}:${t.index}`;
   const totalRuns = tasks.filter((t) => t.kind !== 'reference').length;
   let runsDone = 0;
   const window = opts.threads * 2;
@@ -59,8 +62,8 @@ export async function runPool(tasks: readonly Task[], opts: PoolOptions): Promis
                   failed ??= out;
                   return;
                 }
-                byIndex.set(out.index, out);
-                if (!('kind' in out)) opts.onRun?.(++runsDone, totalRuns, out);
+                byKey.set(keyOf(out), out);
+                if (out.kind !== 'reference') opts.onRun?.(++runsDone, totalRuns, out);
               },
               (err: unknown) => {
                 failure ??= err;
@@ -80,8 +83,9 @@ export async function runPool(tasks: readonly Task[], opts: PoolOptions): Promis
     await pool.destroy();
   }
   if (failure !== null) throw failure;
-  const done = tasks.map((t) => byIndex.get(t.index)).filter((o) => o !== undefined);
-  const outputs = done.filter((o): o is RunOutput => !('kind' in o));
-  const references = done.filter((o): o is ReferenceOutput => 'kind' in o);
-  return { outputs, references, interrupted: outputs.length < totalRuns, failed };
+  const done = tasks.map((t) => byKey.get(keyOf(t))).filter((o) => o !== undefined);
+  const outputs = done.filter((o): o is RunOutput => o.kind === undefined);
+  const evacuations = done.filter((o): o is EvacuationOutput => o.kind === 'evacuation');
+  const references = done.filter((o): o is ReferenceOutput => o.kind === 'reference');
+  return { outputs, evacuations, references, interrupted: outputs.length + evacuations.length < totalRuns, failed };
 }

@@ -1,9 +1,11 @@
-// One bench: run a plan's runs in the pool, with samples of the reference workload spread among them,
-// and pair each result with its planned run.
+// One bench: run a plan's runs and evacuation runs in the pool, with samples of the reference workload
+// spread among them, and pair each result with its planned run.
 
 import { performance } from 'node:perf_hooks';
 import { median } from 'simple-statistics';
+import type { EvacuationResult } from '../evacuation/types.js';
 import type { MigrationResult } from '../result.js';
+import type { PlannedEvacuationRun } from './evacuation-plan.js';
 import type { Plan, PlannedRun } from './plan.js';
 import { runPool } from './pool.js';
 import { REFERENCE_VERSION } from './reference.js';
@@ -16,6 +18,15 @@ export interface BenchRun {
   wallMs: number;
   /** CPU time of the worker thread during the simulation, milliseconds (harness_cpu_ms); null when unknown. */
   cpuMs?: number | null;
+}
+
+/** One evacuation run of the bench: a whole drain (evacuations.csv, evacuation-vms.csv). */
+export interface BenchEvacuation {
+  planned: PlannedEvacuationRun;
+  result: EvacuationResult;
+  /** Wall-clock time of the evacuation's simulation, milliseconds. */
+  wallMs: number;
+  cpuMs: number | null;
 }
 
 /** The reference workload's wall and CPU times in this bench (meta.json `reference_workload`). */
@@ -32,11 +43,13 @@ export interface ReferenceMeasure {
 
 export interface BenchOutcome {
   runs: BenchRun[];
+  /** Finished evacuation runs, in expansion order (absent: the bench had none). */
+  evacuations?: BenchEvacuation[];
   /** Stopped by the signal before every run finished. */
   interrupted: boolean;
   /** Wall-clock time of the whole bench, seconds. */
   wallS: number;
-  /** The run that failed (the bench stopped handing out runs after it), with its error code and message. */
+  /** The run (or evacuation run) that failed (the bench stopped handing out runs after it), with its error code and message. */
   failure: { runId: string; code: string; message: string } | null;
   /** Null when no sample finished (or the bench was not run by the pool, as bench:real's). */
   reference?: ReferenceMeasure | null;
@@ -51,13 +64,17 @@ export interface RunBenchOptions {
 export async function runBench(plan: Plan, opts: RunBenchOptions): Promise<BenchOutcome> {
   const t0 = performance.now();
   const byIndex = new Map(plan.runs.map((r) => [r.index, r]));
-  const { outputs, references, interrupted, failed } = await runPool(withReferenceSamples(executionOrder(plan.runs), opts.threads), {
+  const evacuationRuns = plan.evacuations?.runs ?? [];
+  const evacuationByIndex = new Map(evacuationRuns.map((r) => [r.index, r]));
+  const { outputs, evacuations, references, interrupted, failed } = await runPool(withReferenceSamples(executionOrder(plan.runs), opts.threads, executionOrder(evacuationRuns)), {
     threads: opts.threads,
     ...(opts.signal ? { signal: opts.signal } : {}),
     onRun: (done, total) => opts.onRun?.(done, total),
   });
   const runs = outputs.map((o) => ({ planned: byIndex.get(o.index)!, result: o.result, wallMs: o.wallMs, cpuMs: o.cpuMs })).sort((a, b) => a.planned.index - b.planned.index);
-  const failure = failed ? { runId: byIndex.get(failed.index)?.runId ?? '(reference workload)', ...failed.error } : null;
+  const evacs = evacuations.map((o) => ({ planned: evacuationByIndex.get(o.index)!, result: o.result, wallMs: o.wallMs, cpuMs: o.cpuMs })).sort((a, b) => a.planned.index - b.planned.index);
+  const failedId = failed ? (failed.kind === 'evacuation' ? evacuationByIndex : byIndex).get(failed.index)?.runId : undefined;
+  const failure = failed ? { runId: failedId ?? '(reference workload)', ...failed.error } : null;
   const samples = references.map((r) => r.wallMs);
   const cpu = references.map((r) => r.cpuMs).filter((x): x is number => x !== null);
   const us = (x: number): number => Math.round(x * 1000) / 1000;
@@ -65,7 +82,7 @@ export async function runBench(plan: Plan, opts: RunBenchOptions): Promise<Bench
     samples.length > 0
       ? { version: REFERENCE_VERSION, samples_ms: samples.map(us), median_ms: median(samples), cpu_samples_ms: cpu.map(us), cpu_median_ms: cpu.length === samples.length ? median(cpu) : null }
       : null;
-  return { runs, interrupted, failure, reference, wallS: (performance.now() - t0) / 1000 };
+  return { runs, ...(plan.evacuations ? { evacuations: evacs } : {}), interrupted, failure, reference, wallS: (performance.now() - t0) / 1000 };
 }
 
 /**
@@ -74,7 +91,7 @@ export async function runBench(plan: Plan, opts: RunBenchOptions): Promise<Bench
  * run back to back under the same momentary machine load. That keeps their wall times closer to
  * independent samples, which Welch's test in `compare` assumes. Results do not depend on this order.
  */
-export function executionOrder(runs: readonly PlannedRun[]): PlannedRun[] {
+export function executionOrder<R extends { repeat: number; index: number }>(runs: readonly R[]): R[] {
   return [...runs].sort((a, b) => a.repeat - b.repeat || a.index - b.index);
 }
 
@@ -84,18 +101,23 @@ export function referenceSampleCount(runs: number, threads: number): number {
 }
 
 /**
- * The pool's tasks: the runs in order, with reference samples evenly among them (the first ones at the
- * start, so that even an interrupted bench has some), measured by the same threads under the same load
- * as the runs around them. Reference tasks have negative indexes.
+ * The pool's tasks: the evacuation runs first (each a whole drain, the longest tasks: started first, they
+ * do not leave one thread busy at the end), then the runs, with reference samples evenly among them all
+ * (the first ones at the start, so that even an interrupted bench has some), measured by the same threads
+ * under the same load as the tasks around them. Reference tasks have negative indexes.
  */
-export function withReferenceSamples(runs: readonly PlannedRun[], threads: number): Task[] {
-  const n = referenceSampleCount(runs.length, threads);
+export function withReferenceSamples(runs: readonly PlannedRun[], threads: number, evacuations: readonly PlannedEvacuationRun[] = []): Task[] {
+  const work: Task[] = [
+    ...evacuations.map((r): Task => ({ kind: 'evacuation', index: r.index, input: { ...r.scenario.input, seed: r.seed }, evacuation: r.scenario.evacuation })),
+    ...runs.map((r): Task => ({ index: r.index, input: { ...r.scenario.input, seed: r.seed } })),
+  ];
+  const n = referenceSampleCount(work.length, threads);
   const tasks: Task[] = [];
   let placed = 0;
-  runs.forEach((r, i) => {
-    // Place sample k before run floor(k * runs / n).
-    while (placed < n && Math.floor((placed * runs.length) / n) <= i) tasks.push({ kind: 'reference', index: -1 - placed++ });
-    tasks.push({ index: r.index, input: { ...r.scenario.input, seed: r.seed } });
+  work.forEach((t, i) => {
+    // Place sample k before task floor(k * tasks / n).
+    while (placed < n && Math.floor((placed * work.length) / n) <= i) tasks.push({ kind: 'reference', index: -1 - placed++ });
+    tasks.push(t);
   });
   while (placed < n) tasks.push({ kind: 'reference', index: -1 - placed++ });
   return tasks;

@@ -1,5 +1,6 @@
 // Writing a bench's report folder, reports/<name>/: runs.csv, rounds.csv, summary.csv, report.html and
-// meta.json, each written atomically (temp file, then rename), meta.json last. reports/latest (a
+// meta.json (and, when the matrix has evacuations, evacuations.csv and evacuation-vms.csv), each written
+// atomically (temp file, then rename), meta.json last. reports/latest (a
 // symbolic link) is moved to the folder only after every file is in place, and only for a complete
 // bench: an interrupted bench keeps its finished runs in its folder but never becomes "latest".
 
@@ -14,14 +15,19 @@ import type { Plan } from '../bench/plan.js';
 import type { BenchOutcome } from '../bench/runner.js';
 import { InputError, MigbenchError } from '../errors.js';
 import { BENCH_RUN_COLUMNS, benchRoundsCsv, benchRunRecords, benchRunsCsv, summaryCsv } from './bench-csv.js';
+import { EVACUATION_NONDETERMINISTIC_COLUMNS, evacuationsCsv, evacuationVmsCsv } from './bench-evacuations.js';
 import { writeFileAtomic } from './files.js';
 import { reportHtml } from './html.js';
 import { benchMeta, type BenchMeta } from './meta.js';
 
 export const REPORT_FILES = ['runs.csv', 'rounds.csv', 'summary.csv', 'report.html', 'meta.json'] as const;
+/** Written besides REPORT_FILES when the matrix has evacuations. */
+export const EVACUATION_REPORT_FILES = ['evacuations.csv', 'evacuation-vms.csv'] as const;
 
 export interface WrittenReport {
   dir: string;
+  /** The files written, in the order they were (meta.json last). */
+  files: string[];
   meta: BenchMeta;
   summary: SummaryRow[];
   /** reports/latest now points here. */
@@ -64,6 +70,7 @@ export function writeBenchReport(i: WriteReportInput): WrittenReport {
   const reference = i.outcome.reference ?? null;
   const ctx = { reportId, referenceMs: reference?.median_ms ?? null, referenceCpuMs: reference?.cpu_median_ms ?? null };
   const records = benchRunRecords(i.outcome.runs, ctx);
+  const evacuations = i.outcome.evacuations ?? [];
   const summary = summarize(records, metricColumns(BENCH_RUN_COLUMNS, records));
   const meta = benchMeta({
     reportId,
@@ -80,16 +87,27 @@ export function writeBenchReport(i: WriteReportInput): WrittenReport {
     wallS: i.outcome.wallS,
     root: i.packageRoot,
     nondeterministic: NONDETERMINISTIC_COLUMNS,
+    evacuationsFinished: evacuations.length,
+    evacuationNondeterministic: EVACUATION_NONDETERMINISTIC_COLUMNS,
   });
-  const { html, charts } = reportHtml({ meta, summary, runs: i.outcome.runs });
-  writeFileAtomic(join(dir, 'runs.csv'), benchRunsCsv(i.outcome.runs, ctx));
-  writeFileAtomic(join(dir, 'rounds.csv'), benchRoundsCsv(i.outcome.runs));
-  writeFileAtomic(join(dir, 'summary.csv'), summaryCsv(summary));
-  writeFileAtomic(join(dir, 'report.html'), html);
-  writeFileAtomic(join(dir, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
+  const { html, charts } = reportHtml({ meta, summary, runs: i.outcome.runs, evacuations });
+  const files: [string, string][] = [
+    ['runs.csv', benchRunsCsv(i.outcome.runs, ctx)],
+    ['rounds.csv', benchRoundsCsv(i.outcome.runs)],
+    ['summary.csv', summaryCsv(summary)],
+    ...(i.plan.evacuations
+      ? ([
+          ['evacuations.csv', evacuationsCsv(evacuations, ctx)],
+          ['evacuation-vms.csv', evacuationVmsCsv(evacuations)],
+        ] as [string, string][])
+      : []),
+    ['report.html', html],
+    ['meta.json', JSON.stringify(meta, null, 2) + '\n'],
+  ];
+  for (const [f, text] of files) writeFileAtomic(join(dir, f), text);
   const latest = !i.outcome.interrupted;
   if (latest) pointLatest(i.root, i.name);
-  return { dir, meta, summary, latest, charts: charts.length };
+  return { dir, files: files.map(([f]) => f), meta, summary, latest, charts: charts.length };
 }
 
 /** Atomically point <root>/latest at <root>/<name> (a relative symbolic link, replaced by rename). */

@@ -6,7 +6,7 @@
 import type { EvacuationResult } from '../evacuation/types.js';
 import { toCsv } from './csv.js';
 import { ganttChart } from './gantt.js';
-import { escapeHtml } from './html.js';
+import { escapeHtml } from './escape.js';
 import { formatDuration, formatRate } from '../units/index.js';
 
 export const EVACUATION_COLUMNS = [
@@ -47,7 +47,7 @@ export function linksCsv(r: EvacuationResult): string {
   return toCsv(LINK_COLUMNS, r.links as unknown as Record<string, string | number>[]);
 }
 
-/** The rows the Gantt chart draws (the bench's report draws the same from `result.evacuation`). */
+/** The rows the Gantt chart draws (for `evacuate --out`'s report.html and each evacuation scenario of a bench's). */
 export function evacuationData(r: EvacuationResult) {
   return {
     migrations: r.vms.filter((v) => v.outcome !== 'unplaced').map((v) => ({ name: v.name, start_s: v.start_s, end_s: v.end_s, outcome: v.outcome })),

@@ -5,8 +5,9 @@
 //   migrations: { name, start_s, end_s, outcome }      seconds since the evacuation began
 //   links:      { t_s, link, utilisation }             utilisation 0..1 of each link (NIC), sampled
 //
-// A bench run carries them as `result.evacuation` (EvacuationData below) when the result record has an
-// evacuation; report.html then shows one chart per evacuation scenario (docs/bench.md).
+// `migbench evacuate --out` draws one for its drain, and the bench's report.html one per evacuation
+// scenario of the matrix (evacuation-section.ts); both take the rows from evacuationData() in
+// evacuation.ts.
 
 import * as Plot from '@observablehq/plot';
 import { render } from './charts.js';
@@ -32,16 +33,6 @@ export interface EvacuationData {
 }
 
 export const OUTCOME_COLORS: Record<string, string> = { completed: '#3ca951', rolled_back: '#b00020', queued: '#9aa0a6', no_capacity: '#ff725c' };
-
-/** The evacuation data of a result record, when it has some (checked by shape, not trusted). */
-export function evacuationOf(result: unknown): EvacuationData | null {
-  const e = (result as { evacuation?: unknown } | null)?.evacuation as Partial<EvacuationData> | undefined;
-  if (!e || !Array.isArray(e.migrations) || e.migrations.length === 0) return null;
-  const ok = e.migrations.every((m) => typeof m?.name === 'string' && Number.isFinite(m.start_s) && Number.isFinite(m.end_s) && m.end_s >= m.start_s && typeof m.outcome === 'string');
-  if (!ok) return null;
-  const links = Array.isArray(e.links) ? e.links.filter((s) => Number.isFinite(s?.t_s) && typeof s?.link === 'string' && Number.isFinite(s?.utilisation)) : [];
-  return { migrations: e.migrations, links };
-}
 
 export interface GanttChart {
   svg: string;

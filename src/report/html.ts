@@ -1,20 +1,21 @@
 // report.html: one self-contained page (inline CSS and SVG, no script, no external resource). First an
 // overview a person can read at a glance (per network the best transport, its total time and downtime
 // per workload, the downtime target, non-converged scenarios flagged), then the detail per mode, VM and
-// policy (charts with a scale per workload, folded after the first group), evacuations when the runs
-// carry them, the excluded combinations and a table of every scenario. Every figure is the median of
-// the repeats, the statistic the CLI table shows, with the runs' range. Numbers in the page are for
-// reading; the CSV files hold the data.
+// policy (charts with a scale per workload, folded after the first group), the evacuations when the
+// matrix has them (evacuation-section.ts), the excluded combinations and a table of every scenario. Every
+// figure is the median of the repeats, the statistic the CLI table shows, with the runs' range. Numbers in
+// the page are for reading; the CSV files hold the data.
 
 import type { SummaryRow } from '../bench/aggregate.js';
-import type { BenchRun } from '../bench/runner.js';
+import type { BenchEvacuation, BenchRun } from '../bench/runner.js';
 import { formatBytes, formatDuration } from '../units/index.js';
 import { BAR_CHARTS, buildCharts, domainsOf, DOWNTIME_TARGET_MS, groupsOf, legend, type Chart } from './charts.js';
-import { evacuationOf, ganttChart } from './gantt.js';
+import { escapeHtml } from './escape.js';
+import { evacuationSection } from './evacuation-section.js';
 import type { BenchMeta } from './meta.js';
 import { notConvergedIn, overviewRows } from './overview.js';
 
-export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+export { escapeHtml };
 
 const CSS = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; max-width: 1400px; }
@@ -38,12 +39,14 @@ export interface HtmlInput {
   meta: BenchMeta;
   summary: readonly SummaryRow[];
   runs: readonly BenchRun[];
+  /** The bench's evacuation runs (none: no Evacuations section). */
+  evacuations?: readonly BenchEvacuation[];
 }
 
 const e = escapeHtml;
 const ms = (v: number): string => (Number.isFinite(v) ? formatDuration(v / 1000) : '-');
 
-export function reportHtml({ meta, summary, runs }: HtmlInput): { html: string; charts: Chart[] } {
+export function reportHtml({ meta, summary, runs, evacuations = [] }: HtmlInput): { html: string; charts: Chart[] } {
   const charts = buildCharts(summary, runs);
   const groups = groupsOf(summary);
   const d = domainsOf(summary);
@@ -52,11 +55,15 @@ export function reportHtml({ meta, summary, runs }: HtmlInput): { html: string; 
   parts.push(facts(meta));
   for (const w of meta.warnings) parts.push(`<p class="warn">${e(w)}</p>`);
 
+  // A matrix of evacuations only has no single-migration scenario to show.
+  const onlyEvacuations = meta.matrix.scenarios_total === 0;
   // Overview
-  parts.push('<h2 id="overview">Overview</h2>');
-  parts.push(
-    `<p class="note">For each network, the transport with the shortest median total time over the workloads (geometric mean), and its median total time / downtime per workload. Downtime above the ${DOWNTIME_TARGET_MS} ms target is <span class="over">red</span>; <span class="nc">✕ not converged</span> marks scenarios where some run did not converge (pre-copy forced, throttled or aborted).</p>`,
-  );
+  if (!onlyEvacuations) {
+    parts.push('<h2 id="overview">Overview</h2>');
+    parts.push(
+      `<p class="note">For each network, the transport with the shortest median total time over the workloads (geometric mean), and its median total time / downtime per workload. Downtime above the ${DOWNTIME_TARGET_MS} ms target is <span class="over">red</span>; <span class="nc">✕ not converged</span> marks scenarios where some run did not converge (pre-copy forced, throttled or aborted).</p>`,
+    );
+  }
   groups.forEach((g, gi) => {
     parts.push(`<h3>${e(g.mode)} migration, VM ${e(g.vm)}, policy ${e(g.policy)}</h3>`);
     const rows = overviewRows(summary, g);
@@ -78,10 +85,12 @@ export function reportHtml({ meta, summary, runs }: HtmlInput): { html: string; 
   });
 
   // Detail
-  parts.push('<h2 id="detail">Detail</h2>');
-  parts.push(
-    `<p class="note">Bars: the median of the repeats; black rule: the runs' range (min to max); red ✕: some run did not converge; dashed red line: the ${DOWNTIME_TARGET_MS} ms downtime target. Each workload has its own scale. Colours: transports.</p>${legend(d.transports)}`,
-  );
+  if (!onlyEvacuations) {
+    parts.push('<h2 id="detail">Detail</h2>');
+    parts.push(
+      `<p class="note">Bars: the median of the repeats; black rule: the runs' range (min to max); red ✕: some run did not converge; dashed red line: the ${DOWNTIME_TARGET_MS} ms downtime target. Each workload has its own scale. Colours: transports.</p>${legend(d.transports)}`,
+    );
+  }
   groups.forEach((g, gi) => {
     parts.push(`<details class="group" id="group--${gi}"${gi === 0 ? ' open' : ''}><summary>${e(g.mode)} migration, VM ${e(g.vm)}, policy ${e(g.policy)}</summary>`);
     for (const spec of BAR_CHARTS) {
@@ -95,10 +104,12 @@ export function reportHtml({ meta, summary, runs }: HtmlInput): { html: string; 
     parts.push('</details>');
   });
 
-  parts.push(evacuations(runs));
-  parts.push(excluded(meta));
-  parts.push(`<h2 id="scenarios">Scenarios</h2><p class="note">Median of the repeats [min, max]; full statistics in summary.csv.</p>`);
-  parts.push(scenarioTable(summary));
+  parts.push(evacuationSection(evacuations));
+  if (!onlyEvacuations) {
+    parts.push(excluded(meta));
+    parts.push(`<h2 id="scenarios">Scenarios</h2><p class="note">Median of the repeats [min, max]; full statistics in summary.csv.</p>`);
+    parts.push(scenarioTable(summary));
+  }
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>migbench report: ${e(meta.matrix.name)}</title><style>${CSS}</style></head>
 <body>
@@ -117,27 +128,19 @@ function facts(meta: BenchMeta): string {
   const rows: [string, string][] = [
     ['matrix', `${meta.matrix.name} (${meta.matrix.file}), sha256 ${meta.matrix.sha256.slice(0, 16)}…`],
     ['seed, repeats', `${meta.matrix.seed}, ${meta.matrix.repeats}`],
-    ['scenarios', `${meta.matrix.scenarios}${meta.shard ? ` of ${meta.matrix.scenarios_total} (shard ${meta.shard})` : ''}`],
-    ['runs', `${meta.runs_finished} of ${meta.runs_planned}${meta.interrupted ? ' (interrupted)' : ''}`],
+    ...(meta.matrix.scenarios_total > 0
+      ? ([
+          ['scenarios', `${meta.matrix.scenarios}${meta.shard ? ` of ${meta.matrix.scenarios_total} (shard ${meta.shard})` : ''}`],
+          ['runs', `${meta.runs_finished} of ${meta.runs_planned}${meta.interrupted ? ' (interrupted)' : ''}`],
+        ] as [string, string][])
+      : []),
+    ...(meta.evacuations ? [['evacuations', `${meta.evacuations.runs_finished} of ${meta.evacuations.runs_planned} (${meta.evacuations.scenarios} scenarios${meta.shard ? ` of ${meta.evacuations.scenarios_total} (shard ${meta.shard})` : ''} x ${meta.evacuations.repeats} repeats)${meta.interrupted ? ' (interrupted)' : ''}`] as [string, string]] : []),
     ['wall time', `${meta.wall_s.toFixed(1)} s on ${meta.threads} thread${meta.threads === 1 ? '' : 's'}${meta.reference_workload ? `; reference workload ${meta.reference_workload.median_ms.toFixed(1)} ms (median of ${meta.reference_workload.samples_ms.length})` : ''}`],
     ['migbench', `${meta.migbench_version}, git ${meta.git_revision ?? 'unknown'}${meta.git_dirty ? ' (modified)' : ''}`],
     ['Node, machine', `${meta.node_version}, ${meta.machine.cpus} x ${meta.machine.cpu_model}, ${formatBytes(meta.machine.memory_bytes)}`],
     ['started', meta.started_at],
   ];
   return `<table class="facts">${rows.map(([k, v]) => `<tr><td>${e(k)}</td><td>${e(v)}</td></tr>`).join('')}</table>`;
-}
-
-function evacuations(runs: readonly BenchRun[]): string {
-  const seen = new Set<string>();
-  const parts: string[] = [];
-  for (const r of runs) {
-    const data = evacuationOf(r.result);
-    if (!data || seen.has(r.planned.scenario.key)) continue;
-    seen.add(r.planned.scenario.key);
-    const g = ganttChart(data, r.planned.runId);
-    parts.push(`<figure class="chart" id="evacuation--${seen.size - 1}" data-chart="evacuation" data-kind="gantt" data-marks="${g.bars}">${g.svg}</figure>`);
-  }
-  return parts.length === 0 ? '' : `<h2 id="evacuations">Evacuations</h2><p class="note">One chart per scenario (its first run): each migration from start to end, and each link's utilisation.</p>${parts.join('\n')}`;
 }
 
 function excluded(meta: BenchMeta): string {

@@ -51,11 +51,26 @@ export interface BenchMeta {
   wall_s: number;
   /** Columns of runs.csv that differ between two runs of the same matrix and seed. */
   nondeterministic_columns: string[];
+  /** The matrix's evacuations (evacuations.csv, evacuation-vms.csv); null when it has none. */
+  evacuations: EvacuationsMeta | null;
   /** The reference workload's wall times in this bench (null when not measured). */
   reference_workload: ReferenceMeasure | null;
   /** Test-only: the planted slowdown factor the bench ran with (MIGBENCH_TEST_PLANTED_SLOWDOWN), or null. */
   planted_slowdown: number | null;
   warnings: string[];
+}
+
+export interface EvacuationsMeta {
+  /** Evacuation scenarios in this report, and in the whole matrix (before sharding). */
+  scenarios: number;
+  scenarios_total: number;
+  repeats: number;
+  runs_planned: number;
+  runs_finished: number;
+  /** Simulated VM migrations the planned evacuation runs make (each run moves its VM count). */
+  vms_planned: number;
+  /** Columns of evacuations.csv that differ between two benches of the same matrix and seed. */
+  nondeterministic_columns: string[];
 }
 
 export function machineInfo(): Machine {
@@ -101,6 +116,9 @@ export interface MetaInput {
   nondeterministic: readonly string[];
   reference?: ReferenceMeasure | null;
   planted?: number | null;
+  /** Finished evacuation runs (default 0). */
+  evacuationsFinished?: number;
+  evacuationNondeterministic?: readonly string[];
 }
 
 export function benchMeta(i: MetaInput): BenchMeta {
@@ -132,6 +150,17 @@ export function benchMeta(i: MetaInput): BenchMeta {
     finished_at: i.finishedAt.toISOString(),
     wall_s: Math.round(i.wallS * 1000) / 1000,
     nondeterministic_columns: [...i.nondeterministic],
+    evacuations: i.plan.evacuations
+      ? {
+          scenarios: i.plan.evacuations.scenarios.length,
+          scenarios_total: i.plan.evacuations.totalScenarios,
+          repeats: i.plan.evacuations.repeats,
+          runs_planned: i.plan.evacuations.runs.length,
+          runs_finished: i.evacuationsFinished ?? 0,
+          vms_planned: i.plan.evacuations.runs.reduce((t, r) => t + r.scenario.labels.vms, 0),
+          nondeterministic_columns: [...(i.evacuationNondeterministic ?? [])],
+        }
+      : null,
     reference_workload: i.reference ?? null,
     planted_slowdown: i.planted ?? null,
     warnings: [

@@ -2,6 +2,7 @@
 // and the first policy, the median total time and downtime of each mode and network (rows) by
 // transport (columns). Every scenario's full statistics are in summary.csv.
 import type { SummaryRow } from '../bench/aggregate.js';
+import type { BenchEvacuation } from '../bench/runner.js';
 import { formatDuration } from '../units/index.js';
 import { table } from './table.js';
 
@@ -35,4 +36,15 @@ export function benchSummaryTable(summary: readonly SummaryRow[]): string {
   });
   const title = `median total time / downtime, workload ${workload}, VM ${vm}, policy ${policy} (all scenarios: summary.csv)\n`;
   return title + table(['mode', 'network', ...transports], lines);
+}
+
+/**
+ * One line about the bench's evacuations: how many ran, the range of their makespans, and where the CSV
+ * files are.
+ */
+export function evacuationSummaryLine(evacuations: readonly BenchEvacuation[], planned: number, where: string): string {
+  const m = evacuations.map((e) => e.result.makespan_s);
+  const range = m.length > 0 ? `, makespans ${formatDuration(Math.min(...m))} to ${formatDuration(Math.max(...m))}` : '';
+  const vms = evacuations.reduce((t, e) => t + e.result.vm_count, 0);
+  return `evacuations: ${evacuations.length} of ${planned} drains (${vms} VM moves${range}): ${where}/evacuations.csv, ${where}/evacuation-vms.csv (makespan against max-live in report.html)`;
 }

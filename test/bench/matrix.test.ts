@@ -40,11 +40,11 @@ describe('matrix files', () => {
 
   it('the default matrix is the one issue 5 names', () => {
     const { matrix: m } = loadMatrix('default');
-    expect(m.axes.modes).toEqual(['cluster', 'smb-share', 'shared-nothing']);
-    expect(m.axes.networks).toEqual(['1g', '2x1g', '2x1g-team', '10g', '2x10g', '10g-rdma']);
-    expect(m.axes.transports).toEqual(['tcp', 'compression', 'smb']);
-    expect(m.axes.workloads).toEqual(['idle', 'web', 'oltp', 'vdi', 'churn']);
-    expect(m.axes.vms).toEqual([{ memory: '8GiB', disk: '100GiB' }]);
+    expect(m.axes!.modes).toEqual(['cluster', 'smb-share', 'shared-nothing']);
+    expect(m.axes!.networks).toEqual(['1g', '2x1g', '2x1g-team', '10g', '2x10g', '10g-rdma']);
+    expect(m.axes!.transports).toEqual(['tcp', 'compression', 'smb']);
+    expect(m.axes!.workloads).toEqual(['idle', 'web', 'oltp', 'vdi', 'churn']);
+    expect(m.axes!.vms).toEqual([{ memory: '8GiB', disk: '100GiB' }]);
     expect(m.repeats).toBe(3);
     expect(m.exclude.every((e) => e.reason.length > 20)).toBe(true);
   });
@@ -64,7 +64,7 @@ describe('matrix files', () => {
       expect(e.message).toMatch(/bench\/default\.yaml: axes\.modes\[1\]: expected cluster/);
     }
     // Its cluster part: 6 networks x 3 transports x 5 workloads less the 2 x 5 excluded RDMA rows.
-    const cluster = { ...loaded, matrix: { ...loaded.matrix, axes: { ...loaded.matrix.axes, modes: ['cluster' as const] } } };
+    const cluster = { ...loaded, matrix: { ...loaded.matrix, axes: { ...loaded.matrix.axes!, modes: ['cluster' as const] } } };
     const plan = planMatrix(cluster);
     expect(plan.scenarios).toHaveLength(80);
     expect(plan.excluded[0]!.scenarios).toBe(10);

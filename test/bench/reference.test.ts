@@ -33,6 +33,13 @@ describe('reference workload', () => {
     expect(Math.max(...gaps) - Math.min(...gaps)).toBeLessThanOrEqual(1);
     expect(tasks.filter((t) => t.kind !== 'reference').map((t) => t.index)).toEqual(plan.runs.map((r) => r.index));
     expect(referenceSampleCount(8400, 2)).toBe(100);
+    // Evacuation runs (whole drains, the longest tasks) go first, each with its scenario's options and seed.
+    const withEvac = planMatrix(parseMatrix('repeats: 10\naxes: {modes: [cluster], networks: [1g, 10g], transports: [tcp], workloads: [idle, web, oltp], vms: [1GiB], policies: [hyperv]}\nevacuations: {axes: {vms: [2], maxLive: [1, 2], networks: [10g], transports: [smb]}, repeats: 2}', 'm.yaml', 'yaml'));
+    const all = withReferenceSamples(withEvac.runs, 2, withEvac.evacuations!.runs);
+    const work = all.filter((t) => t.kind !== 'reference');
+    expect(work.slice(0, 4)).toEqual(withEvac.evacuations!.runs.map((r) => ({ kind: 'evacuation', index: r.index, input: { network: '10g', transport: 'smb', seed: r.seed }, evacuation: { vms: 2, maxLive: r.scenario.labels.max_live } })));
+    expect(work.slice(4).map((t) => t.index)).toEqual(withEvac.runs.map((r) => r.index));
+    expect(all.filter((t) => t.kind === 'reference')).toHaveLength(referenceSampleCount(64, 2));
     expect(referenceSampleCount(720, 1)).toBe(36);
   });
 });

@@ -1,12 +1,14 @@
-// The evacuation chart on synthetic data: the component takes plain rows, and the bench report shows it
-// when a run's result carries an evacuation.
+// The evacuation chart on synthetic data: the component takes plain rows; the bench report draws one per
+// evacuation scenario of the matrix.
 import { describe, expect, it } from 'vitest';
 import { parseHTML } from 'linkedom';
 import { parseMatrix } from '../../src/bench/matrix.js';
 import { planMatrix } from '../../src/bench/plan.js';
-import type { BenchRun } from '../../src/bench/runner.js';
+import type { BenchEvacuation, BenchRun } from '../../src/bench/runner.js';
+import { simulateEvacuation } from '../../src/evacuation/simulate.js';
+import { evacuationSpec } from '../../src/evacuation/spec.js';
 import { benchMeta } from '../../src/report/meta.js';
-import { evacuationOf, ganttChart, type EvacuationData } from '../../src/report/gantt.js';
+import { ganttChart, type EvacuationData } from '../../src/report/gantt.js';
 import { reportHtml } from '../../src/report/html.js';
 import { simulate } from '../../src/drivers/sim/index.js';
 import { resolveScenario } from '../../src/scenario.js';
@@ -40,25 +42,36 @@ describe('evacuation Gantt chart', () => {
     expect(g.svg).toContain('drain host1: 4 migrations, makespan 70 s');
   });
 
-  it('reads evacuation rows off a result record only when they are well formed', () => {
-    expect(evacuationOf({ evacuation })).toEqual(evacuation);
-    expect(evacuationOf({})).toBeNull();
-    expect(evacuationOf({ evacuation: { migrations: [] } })).toBeNull();
-    expect(evacuationOf({ evacuation: { migrations: [{ name: 'x', start_s: 5, end_s: 1, outcome: 'completed' }] } })).toBeNull();
-    expect(evacuationOf({ evacuation: { migrations: evacuation.migrations } })).toEqual({ migrations: evacuation.migrations, links: [] });
-  });
-
-  it('report.html has an Evacuations section when runs carry an evacuation, and none otherwise', () => {
-    const loaded = parseMatrix('axes: {modes: [cluster], networks: [1g], transports: [tcp], workloads: [idle], vms: [512MiB], policies: [hyperv]}', 'm.yaml', 'yaml');
+  it('report.html has an Evacuations section when the bench has evacuation runs, and none otherwise', () => {
+    const loaded = parseMatrix(
+      'axes: {modes: [cluster], networks: [1g], transports: [tcp], workloads: [idle], vms: [512MiB], policies: [hyperv]}\nevacuations: {axes: {vms: [3], maxLive: [1, 2], networks: [10g], transports: [tcp]}, set: {memory: 512MiB, workload: idle}}',
+      'm.yaml',
+      'yaml',
+    );
     const plan = planMatrix(loaded);
     const planned = plan.runs[0]!;
     const result = simulate(resolveScenario({ ...planned.scenario.input, seed: planned.seed }));
     const meta = benchMeta({ reportId: 'x', plan, matrix: loaded.matrix, file: 'm.yaml', threads: 1, runsFinished: 1, interrupted: false, startedAt: new Date(), finishedAt: new Date(), wallS: 1, root: process.cwd(), nondeterministic: [] });
     const plain: BenchRun = { planned, result, wallMs: 1 };
-    const withEvac = { ...plain, result: Object.assign({}, result, { evacuation }) } as BenchRun;
+    const evacuations: BenchEvacuation[] = plan.evacuations!.runs.map((p) => {
+      const input = { ...p.scenario.input, seed: p.seed };
+      return { planned: p, result: simulateEvacuation(evacuationSpec(p.scenario.evacuation, input, resolveScenario(input).memoryBytes)), wallMs: 1, cpuMs: null };
+    });
     expect(reportHtml({ meta, summary: [], runs: [plain] }).html).not.toContain('Evacuations');
-    const html = reportHtml({ meta, summary: [], runs: [withEvac] }).html;
+    const html = reportHtml({ meta, summary: [], runs: [plain], evacuations }).html;
     expect(html).toContain('<h2 id="evacuations">Evacuations</h2>');
-    expect(html).toMatch(/<figure class="chart" id="evacuation--0" data-chart="evacuation" data-kind="gantt" data-marks="4">/);
+    // A Gantt chart per scenario (two: max-live 1 and 2), each with a bar per VM.
+    expect(html.match(/data-chart="evacuation" data-kind="gantt" data-marks="3"/g)).toHaveLength(2);
+    expect(html).toContain('data-scenario="evacuation/10g/tcp/3vms/live2"');
+    // The makespan against max-live: one series (10g tcp) over max-live 1 and 2, and the table of figures.
+    expect(html).toMatch(/<figure class="chart" id="evacuation-makespan--0" data-chart="evacuation-makespan" data-kind="lines" data-marks="1" data-vms="3">/);
+    const { document } = parseHTML(html);
+    const table = document.querySelector('#evacuation-makespan-table--0')!;
+    type El = { textContent: string | null; querySelectorAll(s: string): ArrayLike<El> };
+    const cells = Array.from((table as unknown as El).querySelectorAll('tr')).map((tr) => Array.from(tr.querySelectorAll('td, th')).map((c) => c.textContent));
+    expect(cells[0]).toEqual(['network', 'transport', 'max-live 1', 'max-live 2']);
+    expect(cells[1]!.slice(0, 2)).toEqual(['10g', 'tcp']);
+    // One TCP stream at a time is slower than two at once on 10GbE (a stream's cap is under the NIC's rate).
+    expect(evacuations[0]!.result.makespan_s).toBeGreaterThan(evacuations[1]!.result.makespan_s);
   });
 });

@@ -30,6 +30,10 @@ axes:
   workloads: [idle, oltp, churn]
   vms: [{ name: "<i>tiny</i> & co", memory: 1GiB }]
   policies: [hyperv, xen]
+evacuations:
+  axes: { vms: [3], maxLive: [1, 2], networks: [10g], transports: [tcp, smb] }
+  set: { memory: 1GiB, workload: idle }
+  repeats: 1
 `;
 
 describe.skipIf(!hasChromium)('report.html in headless Chromium', () => {
@@ -98,7 +102,7 @@ describe.skipIf(!hasChromium)('report.html in headless Chromium', () => {
   });
 
   it('has a chart per metric and workload for each group, each workload on its own scale, medians and the 300 ms line', async () => {
-    const charts = await page.$$eval('figure.chart', (figs) =>
+    const charts = await page.$$eval('figure.chart:not([data-chart^="evacuation"])', (figs) =>
       figs.map((f) => ({
         id: f.id,
         chart: f.getAttribute('data-chart'),
@@ -137,11 +141,49 @@ describe.skipIf(!hasChromium)('report.html in headless Chromium', () => {
   it('screenshots: every chart shows drawn marks (not empty, not only axes)', async () => {
     await page.$$eval('details', (ds) => ds.forEach((d) => d.setAttribute('open', '')));
     const figures = await page.$$('figure.chart');
-    expect(figures.length).toBe(26);
+    expect(figures.length).toBe(26 + 4 + 1); // and 4 evacuation Gantt charts, 1 makespan chart
     for (const f of figures) {
       const id = await f.getAttribute('id');
-      const problem = chartProblem(inkOf(await f.screenshot()));
-      expect(problem, `${id}: ${problem}`).toBeNull();
+      // An evacuation figure's colour legend is coloured even with nothing drawn: its plots alone are checked.
+      const evacuation = (await f.getAttribute('data-chart'))!.startsWith('evacuation');
+      for (const target of evacuation ? await f.$$('svg[viewBox]') : [f]) {
+        const problem = chartProblem(inkOf(await target.screenshot()));
+        expect(problem, `${id}: ${problem}`).toBeNull();
+      }
+    }
+  });
+
+  it('evacuations: the makespan against max-live per network and transport, and a Gantt chart per scenario that draws its bars', async () => {
+    const figs = await page.$$eval('figure[data-chart^="evacuation"]', (fs) =>
+      fs.map((f) => ({
+        id: f.id,
+        kind: f.getAttribute('data-kind'),
+        marks: Number(f.getAttribute('data-marks')),
+        bars: f.querySelectorAll('g[aria-label="bar"] rect').length,
+        lines: f.querySelectorAll('g[aria-label="line"] path').length,
+        dots: f.querySelectorAll('g[aria-label="dot"] circle').length,
+      })),
+    );
+    expect(figs.map((f) => f.id)).toEqual(['evacuation-makespan--0', 'evacuation--0', 'evacuation--1', 'evacuation--2', 'evacuation--3']);
+    expect(figs[0]).toMatchObject({ kind: 'lines', marks: 2, lines: 2, dots: 4 }); // 10g tcp and 10g smb, at max-live 1 and 2
+    for (const g of figs.slice(1)) expect(g).toMatchObject({ kind: 'gantt', marks: 3, bars: 3 }); // a bar per VM
+    type El = { textContent: string | null; querySelectorAll(s: string): ArrayLike<El> };
+    const table = await page.$$eval('#evacuation-makespan-table--0 tr', (trs) => trs.map((tr) => Array.from((tr as unknown as El).querySelectorAll('td, th')).map((c) => c.textContent ?? '')));
+    expect(table[0]).toEqual(['network', 'transport', 'max-live 1', 'max-live 2']);
+    expect(table.slice(1).map((r) => r.slice(0, 2))).toEqual([['10g', 'tcp'], ['10g', 'smb']]);
+    for (const r of table.slice(1)) for (const c of r.slice(2)) expect(c).toMatch(/^[\d.]+ (s|min)$/);
+
+    // The check is meaningful for a Gantt chart: its plot without the bars (legend aside) has no marks.
+    const gantt = await page.$eval('#evacuation--0', (f) => f.outerHTML);
+    const check = await context.newPage();
+    try {
+      await check.setContent(`<!doctype html><body style="margin:0;background:#fff">${gantt}</body>`);
+      const bars = await check.$('figure svg[viewBox]');
+      expect(chartProblem(inkOf(await bars!.screenshot()))).toBeNull();
+      await check.$$eval('figure svg[viewBox] g[aria-label="bar"]', (gs) => (gs as unknown as { remove(): void }[]).forEach((g) => g.remove()));
+      expect(chartProblem(inkOf(await bars!.screenshot()))).toMatch(/no marks drawn/);
+    } finally {
+      await check.close();
     }
   });
 

@@ -1,6 +1,7 @@
 // `migbench bench` (what `npm run bench` runs): expand a scenario matrix, run it in a worker pool, and
-// write reports/<name>/ (runs.csv, rounds.csv, summary.csv, report.html, meta.json), then point
-// reports/latest at it and print a short summary table. Ctrl-C stops scheduling, lets the runs in
+// write reports/<name>/ (runs.csv, rounds.csv, summary.csv, report.html, meta.json; evacuations.csv and
+// evacuation-vms.csv when the matrix has evacuations), then point reports/latest at it and print a short
+// summary table. Ctrl-C stops scheduling, lets the runs in
 // flight finish, writes what finished and exits 130; a second Ctrl-C quits at once.
 
 import type { Command } from 'commander';
@@ -13,7 +14,7 @@ import { PLANTED_SLOWDOWN_ENV, plantedSlowdown } from '../../bench/planted.js';
 import { runBench } from '../../bench/runner.js';
 import { InterruptedError, MigbenchError, type ErrorCode } from '../../errors.js';
 import { ensureWritableDir } from '../../report/files.js';
-import { benchSummaryTable } from '../../report/summary.js';
+import { benchSummaryTable, evacuationSummaryLine } from '../../report/summary.js';
 import { onInterrupt } from '../interrupt.js';
 import type { Io } from '../io.js';
 import { durationFlag, intFlag } from '../flags.js';
@@ -40,7 +41,7 @@ export function registerBench(program: Command, io: Io): void {
       const interval = durationFlag('--progress-interval', opts['progressInterval'] ?? '5s');
       const root = resolve(opts['reports'] ?? 'reports');
       // The report writer (and its charts: Observable Plot, linkedom) loads only when a bench runs.
-      const { checkReportName, defaultReportName, REPORT_FILES, writeBenchReport } = await import('../../report/bench-report.js');
+      const { checkReportName, defaultReportName, writeBenchReport } = await import('../../report/bench-report.js');
       const name = opts['name'] === undefined ? defaultReportName(root) : checkReportName(opts['name']);
       const loaded = loadMatrix(opts['matrix'] ?? 'default');
       const plan = planMatrix(loaded, { ...(seed !== undefined ? { seed } : {}), ...(repeats !== undefined ? { repeats } : {}), shard });
@@ -58,8 +59,12 @@ export function registerBench(program: Command, io: Io): void {
       );
       const startedAt = new Date();
       const shardText = plan.shard ? `, shard ${plan.shard.index}/${plan.shard.count}` : '';
-      io.err(`migbench: ${plan.name}: ${plan.runs.length} runs (${plan.scenarios.length} scenarios x ${plan.repeats} repeats${shardText}) on ${threads} thread${threads === 1 ? '' : 's'}\n`);
-      const progress = progressFor(io, { total: plan.runs.length, intervalS: interval, label: `bench ${plan.name}` });
+      const ev = plan.evacuations;
+      const evText = ev ? `${ev.runs.length} evacuations (${ev.scenarios.length} scenarios x ${ev.repeats} repeats, ${ev.runs.reduce((t, r) => t + r.scenario.labels.vms, 0)} VMs)` : '';
+      const runsText = ev && plan.totalScenarios === 0 ? '' : `${plan.runs.length} runs (${plan.scenarios.length} scenarios x ${plan.repeats} repeats${shardText})`;
+      io.err(`migbench: ${plan.name}: ${runsText}${runsText && evText ? ' and ' : ''}${evText}${!runsText && shardText ? ` (${shardText.slice(2)})` : ''} on ${threads} thread${threads === 1 ? '' : 's'}\n`);
+      const tasks = plan.runs.length + (ev?.runs.length ?? 0);
+      const progress = progressFor(io, { total: tasks, intervalS: interval, label: `bench ${plan.name}` });
       let outcome;
       try {
         outcome = await runBench(plan, { threads, signal: interrupt.signal, onRun: (done, total) => progress.update(done, total) });
@@ -70,18 +75,23 @@ export function registerBench(program: Command, io: Io): void {
 
       const written = writeBenchReport({ root, name, plan, matrix: loaded.matrix, matrixFile: loaded.source, outcome, threads, startedAt, packageRoot: packageRoot() });
       const where = displayPath(written.dir);
-      io.out(`\n${benchSummaryTable(written.summary)}\n`);
+      if (plan.runs.length > 0) io.out(`\n${benchSummaryTable(written.summary)}\n`);
+      const evDone = outcome.evacuations?.length ?? 0;
+      if (ev) io.out(`\n${evacuationSummaryLine(outcome.evacuations ?? [], ev.runs.length, where)}\n`);
+      const runsDone = `${outcome.runs.length} of ${plan.runs.length} runs`;
+      const evacuationsDone = ev ? `${evDone} of ${ev.runs.length} evacuations` : '';
+      const finished = !ev ? runsDone : plan.totalScenarios === 0 ? evacuationsDone : `${runsDone} and ${evacuationsDone}`;
       io.out(
-        `${outcome.runs.length} of ${plan.runs.length} runs in ${outcome.wallS.toFixed(1)} s on ${threads} thread${threads === 1 ? '' : 's'}; ` +
-          `reports in ${where}/ (${REPORT_FILES.join(', ')})${written.latest ? `; ${displayPath(resolve(root, 'latest'))} points there` : ''}\n`,
+        `${finished} in ${outcome.wallS.toFixed(1)} s on ${threads} thread${threads === 1 ? '' : 's'}; ` +
+          `reports in ${where}/ (${written.files.join(', ')})${written.latest ? `; ${displayPath(resolve(root, 'latest'))} points there` : ''}\n`,
       );
       if (outcome.failure) {
         const f = outcome.failure;
         const code: ErrorCode = f.code === 'E_INPUT' || f.code === 'E_UNIT' ? 'E_INPUT' : 'E_STATE';
-        throw new MigbenchError(code, `run ${f.runId} failed: ${f.message}; stopped after ${outcome.runs.length} of ${plan.runs.length} runs, which are in ${where}/ (reports/latest not updated)`);
+        throw new MigbenchError(code, `run ${f.runId} failed: ${f.message}; stopped after ${finished}, which are in ${where}/ (reports/latest not updated)`);
       }
       if (outcome.interrupted) {
-        throw new InterruptedError(`interrupted after ${outcome.runs.length} of ${plan.runs.length} runs; the finished runs are in ${where}/ (reports/latest not updated)`);
+        throw new InterruptedError(`interrupted after ${finished}; the finished runs are in ${where}/ (reports/latest not updated)`);
       }
     });
 }
