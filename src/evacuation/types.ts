@@ -85,7 +85,10 @@ export interface EvacuationResult {
   window_margin_s: number | null;
   peak_live: number;
   peak_storage: number;
+  /** Distinct VMs (a rolling drain may move one VM more than once). */
   vm_count: number;
+  /** Moves attempted or reported: one `vms` row each (rolling: a VM placed on a node not yet drained moves again when that node drains). */
+  migrations: number;
   moved: number;
   failed: number;
   unplaced: number;

@@ -61,7 +61,7 @@ export function evacuationHtml(r: EvacuationResult, title: string): string {
   const rows: [string, string][] = [
     ['makespan', formatDuration(r.makespan_s)],
     ...(r.window_s !== null ? [['window', `${formatDuration(r.window_s)}: ${r.fits_window ? `fits, ${formatDuration(r.window_margin_s!)} to spare` : `does not fit (${r.window_margin_s! < 0 ? `${formatDuration(-r.window_margin_s!)} over` : 'not every VM moved'})`}`] as [string, string]] : []),
-    ['moved', `${r.moved} of ${r.vm_count} (${r.failed} rolled back, ${r.unplaced} unplaced)`],
+    ['moved', `${r.moved} of ${r.migrations} move(s) of ${r.vm_count} VM(s) (${r.failed} rolled back, ${r.unplaced} unplaced)`],
     ['at once', `at most ${r.peak_live} live and ${r.peak_storage} storage migrations (limits ${r.max_live} and ${r.max_storage} per host)`],
     ...r.links.map((l) => [l.link, `${pct(l.mean_utilisation)} mean, ${pct(l.peak_utilisation)} peak of ${formatRate(l.capacity_bps / 8)}`] as [string, string]),
   ];

@@ -45,6 +45,6 @@ export function benchSummaryTable(summary: readonly SummaryRow[]): string {
 export function evacuationSummaryLine(evacuations: readonly BenchEvacuation[], planned: number, where: string): string {
   const m = evacuations.map((e) => e.result.makespan_s);
   const range = m.length > 0 ? `, makespans ${formatDuration(Math.min(...m))} to ${formatDuration(Math.max(...m))}` : '';
-  const vms = evacuations.reduce((t, e) => t + e.result.vm_count, 0);
+  const vms = evacuations.reduce((t, e) => t + e.result.migrations, 0);
   return `evacuations: ${evacuations.length} of ${planned} drains (${vms} VM moves${range}): ${where}/evacuations.csv, ${where}/evacuation-vms.csv (makespan against max-live in report.html)`;
 }

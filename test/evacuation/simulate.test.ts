@@ -119,6 +119,9 @@ describe('evacuate (simulated)', () => {
     for (let i = 1; i < r.nodes.length; i++) expect(r.nodes[i]!.start_s).toBeCloseTo(r.nodes[i - 1]!.end_s + 60, 6);
     // node1's 2 VMs, then node2's 2 plus whatever node1 sent it, then node3's
     expect(r.vms.length).toBeGreaterThan(6);
+    // A VM that moves twice is one VM: the counts say both.
+    expect(r.vm_count).toBe(6);
+    expect(r.migrations).toBe(r.vms.length);
     expect(r.vms.every((v) => v.outcome === 'completed' && v.destination !== v.source)).toBe(true);
     expect(r.makespan_s).toBeCloseTo(r.nodes.at(-1)!.end_s, 9);
   });

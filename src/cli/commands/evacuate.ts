@@ -71,7 +71,7 @@ export function formatEvacuation(r: EvacuationResult, spec: EvacuationSpec): str
   const pairs: [string, string][] = [
     ['makespan', formatDuration(r.makespan_s)],
     ...window,
-    ['moved', `${r.moved} of ${r.vm_count}${r.failed > 0 ? `, ${r.failed} rolled back (they stay on their source)` : ''}${r.unplaced > 0 ? `, ${r.unplaced} with no room on any destination (not moved)` : ''}`],
+    ['moved', `${r.moved} of ${r.migrations} move(s)${r.migrations !== r.vm_count ? ` (${r.vm_count} VMs; a VM placed on a node not yet drained moves again)` : ''}${r.failed > 0 ? `, ${r.failed} rolled back (they stay on their source)` : ''}${r.unplaced > 0 ? `, ${r.unplaced} with no room on any destination (not moved)` : ''}`],
     ['at once', `at most ${r.peak_live} live, ${r.peak_storage} storage migrations`],
     ...(r.faults.length > 0 ? [['faults', r.faults.join(', ')] as [string, string]] : []),
   ];
