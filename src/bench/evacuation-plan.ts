@@ -12,6 +12,7 @@ import { evacuationSpec, type EvacuationInput } from '../evacuation/spec.js';
 import { OPTIONS, resolveScenario, type Naming, type OptionKey, type ScenarioInput } from '../scenario.js';
 import { EVACUATION_OPTION_KEYS } from './evacuation-schema.js';
 import type { LoadedMatrix } from './matrix.js';
+import { networkOptionOf } from './network-axis.js';
 
 /** An evacuation scenario's labels: its axis values (the columns of evacuations.csv). */
 export interface EvacuationLabels {
@@ -101,9 +102,9 @@ export function planEvacuations(
   const scenarios: PlannedEvacuation[] = [];
   a.networks.forEach((network, ni) => {
     a.transports.forEach((transport, ti) => {
-      const input: ScenarioInput = { ...shared, network, transport };
+      const input: ScenarioInput = { ...shared, [networkOptionOf(network)]: network, transport };
       const naming: Naming = (key) => {
-        if (key === 'network') return { source, path: `evacuations.axes.networks[${ni}]` };
+        if (key === 'network' || key === 'nics') return { source, path: `evacuations.axes.networks[${ni}]` };
         if (key === 'transport') return { source, path: `evacuations.axes.transports[${ti}]` };
         const def = (OPTIONS as Record<string, { default?: string }>)[key];
         return { source, path: paths.get(key) ?? (def ? `${key} (default${def.default !== undefined ? ` ${def.default}` : ''}; set it under evacuations.set.${key})` : String(key)) };

@@ -6,7 +6,7 @@
 import * as z from 'zod';
 import { VM_ORDERS } from '../evacuation/plan.js';
 import { MAX_VMS } from '../evacuation/spec.js';
-import { NETWORK_NAMES } from '../network/index.js';
+import { NetworkEntry } from './network-axis.js';
 import { TRANSPORTS } from '../result.js';
 import { OPTIONS, OPTION_KEYS, type OptionKey } from '../scenario.js';
 
@@ -33,7 +33,7 @@ const scenarioShape = Object.fromEntries(
 export const EvacuationAxes = z.strictObject({
   vms: z.array(z.int().min(1).max(MAX_VMS)).min(1).describe('VM counts: every VM alike (the scenario options of `set`)'),
   maxLive: z.array(z.int().min(1).max(MAX_LIVE)).min(1).describe('live migrations at once per host (Set-VMHost -MaximumVirtualMachineMigrations)'),
-  networks: z.array(z.enum(NETWORK_NAMES as [string, ...string[]])).min(1).describe('network profiles'),
+  networks: z.array(NetworkEntry).min(1).describe('networks: profiles or NIC specs'),
   transports: z.array(z.enum(TRANSPORTS)).min(1).describe('Hyper-V performance options'),
 });
 

@@ -9,11 +9,11 @@ import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
 import { InputError } from '../errors.js';
 import { WORKLOAD_NAMES } from '../guest/workload.js';
-import { NETWORK_NAMES } from '../network/index.js';
 import { MODES, POLICIES, TRANSPORTS } from '../result.js';
 import { OPTIONS, OPTION_KEYS, type OptionKey } from '../scenario.js';
 import { EVACUATION_KNOWN_KEYS, EvacuationsSchema, type Evacuations } from './evacuation-schema.js';
 import { packageRoot } from './paths.js';
+import { NetworkEntry } from './network-axis.js';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const size = z.union([z.string(), z.number()]);
@@ -48,7 +48,7 @@ const PolicyEntry = z.union([
 
 const Axes = z.strictObject({
   modes: z.array(z.enum(MODES)).min(1).describe('migration modes'),
-  networks: z.array(z.enum(NETWORK_NAMES as [string, ...string[]])).min(1).describe('network profiles'),
+  networks: z.array(NetworkEntry).min(1).describe('networks: profiles or NIC specs'),
   transports: z.array(z.enum(TRANSPORTS)).min(1).describe("Hyper-V performance options"),
   workloads: z.array(z.enum(WORKLOAD_NAMES as [string, ...string[]])).min(1).describe('workload presets'),
   vms: z.array(VmEntry).min(1).describe('VM sizes: a memory size, or {name, memory, disk}'),
@@ -68,7 +68,7 @@ const Exclude = z
   .refine((e) => Object.keys(e).some((k) => k !== 'reason'), { message: 'at least one of mode, network, transport, workload, vm, policy' });
 
 // `nics` replaces the network, which the networks axis sets: as an option of every run it would
-// override the axis silently (a networks axis of NIC specs is for later).
+// override the axis silently (NIC specs go in the networks axis itself).
 const settable = OPTION_KEYS.filter((k) => !AXIS_OPTION_KEYS.includes(k) && k !== 'nics');
 
 export const MatrixSchema = z.strictObject({

@@ -10,6 +10,7 @@ import { deriveSeed } from '../random/index.js';
 import { OPTIONS, resolveScenario, type Naming, type OptionKey, type ScenarioInput } from '../scenario.js';
 import { parseSize } from '../units/index.js';
 import { planEvacuations, type EvacuationPlan } from './evacuation-plan.js';
+import { networkOptionOf } from './network-axis.js';
 import { checkMatrixSize, POLICY_OPTION_KEYS, type LoadedMatrix, type PolicyEntryT, type VmEntryT } from './matrix.js';
 
 export const AXES = ['mode', 'network', 'transport', 'workload', 'vm', 'policy'] as const;
@@ -230,7 +231,8 @@ function scenarioInput(loaded: Omit<LoadedMatrix, 'file'>, idx: Record<Axis, num
     put(k as OptionKey, value, `set.${k}`);
   }
   put('mode', axes.modes[idx.mode]!, `axes.modes[${idx.mode}]`);
-  put('network', axes.networks[idx.network]!, `axes.networks[${idx.network}]`);
+  const net = axes.networks[idx.network]!;
+  put(networkOptionOf(net), net, `axes.networks[${idx.network}]`);
   if (axes.modes[idx.mode] !== 'storage') put('transport', axes.transports[idx.transport]!, `axes.transports[${idx.transport}]`);
   put('workload', axes.workloads[idx.workload]!, `axes.workloads[${idx.workload}]`);
   const vm = axes.vms[idx.vm]!;

@@ -42,7 +42,7 @@ function inputError(f: () => unknown): InputError {
 
 describe('the evacuations section: validation names the file, the field path and the expected form', () => {
   it.each([
-    [EVAC.replace('[10g, 2x10g]', '[10g, 5g]'), 'm.yaml: evacuations.axes.networks[1]', 'one of 1g, 2x1g'],
+    [EVAC.replace('[10g, 2x10g]', '[10g, 5q]'), 'm.yaml: evacuations.axes.networks[1]', 'a network profile (1g, 2x1g'],
     [EVAC.replace('[tcp, smb]', '[tcp, rdma]'), 'm.yaml: evacuations.axes.transports[1]', 'one of tcp, compression, smb'],
     [EVAC.replace('maxLive: [1, 2]', 'maxLive: [0, 2]'), 'm.yaml: evacuations.axes.maxLive[0]', '>=1'],
     [EVAC.replace('maxLive: [1, 2]', 'maxLive: [1, 65]'), 'm.yaml: evacuations.axes.maxLive[1]', '<=64'],
@@ -93,6 +93,15 @@ describe('the evacuations section: validation names the file, the field path and
 describe('planning evacuations', () => {
   const plan = planMatrix(yaml(RUNS + EVAC));
   const ev = plan.evacuations!;
+
+  it('a NIC spec in its networks axis gives each VM those NICs (--nics)', () => {
+    const p = planMatrix(yaml(EVAC.replace('[10g, 2x10g]', '[10g, "2x25g,1g"]')));
+    const spec = p.evacuations.scenarios.filter((s) => s.labels.network === '2x25g,1g');
+    expect(spec.length).toBeGreaterThan(0);
+    expect(spec[0]!.key).toMatch(/^evacuation\/2x25g,1g\//);
+    expect(spec[0]!.input.nics).toBe('2x25g,1g');
+    expect(spec[0]!.input.network).toBeUndefined();
+  });
 
   it('expands networks x transports x VM counts x max-live (max-live innermost), keyed by their labels', () => {
     expect(ev.scenarios.map((s) => s.key)).toEqual(

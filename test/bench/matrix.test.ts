@@ -35,7 +35,7 @@ describe('matrix files', () => {
   it('the committed JSON Schema is the one the code exports (run `npm run bench:schema` after a change)', () => {
     const file = JSON.parse(readFileSync(join(packageRoot(), 'bench', 'matrix.schema.json'), 'utf8'));
     expect(file).toEqual(matrixJsonSchema());
-    expect(file.properties.axes.properties.networks.items.enum).toContain('2x10g');
+    expect(file.properties.axes.properties.networks.items.anyOf[0].enum).toContain('2x10g');
   });
 
   it('the default matrix is the one issue 5 names', () => {
@@ -87,7 +87,9 @@ describe('matrix files', () => {
 
 describe('matrix validation names the file, the field path and the expected form', () => {
   it.each([
-    [BASE.replace('[1g, 10g]', '[1g, 5g]'), 'm.yaml: axes.networks[1]', 'one of 1g, 2x1g'],
+    [BASE.replace('[1g, 10g]', '[1g, 5q]'), 'm.yaml: axes.networks[1]', 'a network profile (1g, 2x1g'],
+    [BASE.replace('[1g, 10g]', '[1g, "2x25Gbit/s"]'), 'm.yaml: axes.networks[1]', 'write each speed in Gbit/s as 25g'],
+    [BASE.replace('[1g, 10g]', '[1g, 2x25g-rdma-team]'), 'm.yaml: axes.networks[1]', 'RDMA NICs cannot be teamed'],
     [BASE.replace('[tcp, smb]', '[tcp, udp]'), 'm.yaml: axes.transports[1]', 'one of tcp, compression, smb'],
     [BASE.replace('[1GiB]', '[eight]'), 'm.yaml: axes.vms[0]', 'a size such as 8GiB'],
     [BASE.replace('[1GiB]', '[{memory: 1GiB, disk: lots}]'), 'm.yaml: axes.vms[0].disk', 'a size such as 100GiB'],
@@ -122,6 +124,27 @@ describe('matrix validation names the file, the field path and the expected form
     const e = inputError(() => loadMatrix('nosuchmatrix'));
     expect(e.message).toContain('--matrix');
     expect(e.message).toContain('default, nightly, quick');
+  });
+});
+
+describe('a networks axis of NIC specs (--nics)', () => {
+  it('runs a NIC spec beside the profiles: the spec is the network label, and the run gets its NICs', () => {
+    const plan = planMatrix(yaml(BASE.replace('[1g, 10g]', '[10g, "2x25g-rdma,1g"]')));
+    const spec = plan.scenarios.filter((s) => s.labels.network === '2x25g-rdma,1g');
+    expect(spec.length).toBe(plan.scenarios.length / 2);
+    expect(spec[0]!.input.nics).toBe('2x25g-rdma,1g');
+    expect(spec[0]!.input.network).toBeUndefined();
+    const s = resolveScenario(spec[0]!.input);
+    expect(s.network.nics.map((n) => [n.lineRate, n.rdma])).toEqual([[25e9 / 8, true], [25e9 / 8, true], [1e9 / 8, false]]);
+    const named = plan.scenarios.find((x) => x.labels.network === '10g')!;
+    expect(named.input.network).toBe('10g');
+    expect(named.input.nics).toBeUndefined();
+  });
+
+  it('an exclude can name a NIC spec of the axis', () => {
+    const plan = planMatrix(yaml(BASE.replace('[1g, 10g]', '[10g, 4x10g-team]') + 'exclude: [{ network: 4x10g-team, transport: tcp, reason: one stream per team member }]\n'));
+    expect(plan.scenarios.some((s) => s.labels.network === '4x10g-team' && s.labels.transport === 'tcp')).toBe(false);
+    expect(plan.scenarios.some((s) => s.labels.network === '4x10g-team' && s.labels.transport === 'smb')).toBe(true);
   });
 });
 

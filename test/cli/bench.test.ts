@@ -106,7 +106,7 @@ describe('migbench bench', () => {
     const { file, reports } = setup(MATRIX.replace('[1g, 10g, 10g-rdma]', '[1g, 10gig]'));
     const r = await cli('bench', '--matrix', file, '--reports', reports, '--name', 'bad');
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/m\.yaml: axes\.networks\[1\]: expected one of 1g, 2x1g, .*got "10gig"/);
+    expect(r.err).toMatch(/m\.yaml: axes\.networks\[1\]: expected a network profile \(1g, 2x1g, .*"10gig" is neither a profile nor a NIC spec.*got "10gig"/);
     expect(r.out).toBe('');
     expect(existsSync(reports)).toBe(false);
   });
