@@ -28,6 +28,11 @@ export async function buildProgram(io: Io, argv: string[] = []): Promise<Command
 
 /** Run the CLI with a full argv (node, script, ...args) and return the exit code. */
 export async function run(argv: string[], io: Io = processIo): Promise<number> {
+  // A reader that stops early (`migbench ... | head`) closes the pipe: end quietly, as other tools do.
+  if (io === processIo) process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   const program = await buildProgram(io, argv);
   if (argv.length <= 2) {
     // No command: show the usage on stderr and fail, as for any other missing argument.

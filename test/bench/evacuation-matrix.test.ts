@@ -96,7 +96,7 @@ describe('planning evacuations', () => {
 
   it('a NIC spec in its networks axis gives each VM those NICs (--nics)', () => {
     const p = planMatrix(yaml(EVAC.replace('[10g, 2x10g]', '[10g, "2x25g,1g"]')));
-    const spec = p.evacuations.scenarios.filter((s) => s.labels.network === '2x25g,1g');
+    const spec = p.evacuations!.scenarios.filter((s) => s.labels.network === '2x25g,1g');
     expect(spec.length).toBeGreaterThan(0);
     expect(spec[0]!.key).toMatch(/^evacuation\/2x25g,1g\//);
     expect(spec[0]!.input.nics).toBe('2x25g,1g');

@@ -35,6 +35,9 @@ export function formatResult(r: MigrationResult): string {
     ['data sent', `${formatBytes(r.total_bytes_sent)} (memory ${formatBytes(r.memory_bytes_sent)}: ${r.memory_pages_sent} pages, ${r.zero_pages} of them zero)`],
     ['pings', `${r.pings_sent} sent, ${r.missed_pings} missed, longest gap ${formatDuration(r.max_ping_gap_ms / 1000)}`],
     ['tcp session', `longest stall ${formatDuration(r.tcp_max_stall_ms / 1000)}, ${r.tcp_sessions_dropped} dropped`],
+    ...(r.source_cpu_s !== null && r.destination_cpu_s !== null
+      ? [['host cpu', `source ${formatDuration(r.source_cpu_s)}, destination ${formatDuration(r.destination_cpu_s)} of core time${r.compression_share !== null ? `; ${(r.compression_share * 100).toFixed(0)}% of the memory compressed` : ''}`] as [string, string]]
+      : []),
     ['memory verified', yesNo(r.memory_verified)],
     ['verified', yesNo(r.verified ?? null)],
   ];
