@@ -18,8 +18,18 @@
 // too: they are moved so that they can start on the destination.
 
 import { InputError } from '../errors.js';
+import type { ScenarioInput } from '../scenario.js';
 import { formatBytes } from '../units/index.js';
 import type { VmEntry } from './vm-fields.js';
+
+/** One VM's scenario options: the options every VM shares, with its own memory, workload, disk and mode. */
+export function vmScenarioInput(base: ScenarioInput, vm: VmEntry): ScenarioInput {
+  const input: ScenarioInput = { ...base, memory: String(vm.memoryBytes) };
+  if (vm.workload !== null) input.workload = vm.workload;
+  if (vm.diskBytes !== null) input.disk = String(vm.diskBytes);
+  if (vm.mode !== null) input.mode = vm.mode;
+  return input;
+}
 
 export type VmOrder = 'inventory' | 'largest-first' | 'smallest-first';
 export const VM_ORDERS: readonly VmOrder[] = ['inventory', 'largest-first', 'smallest-first'];

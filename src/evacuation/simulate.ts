@@ -16,7 +16,7 @@ import type { MigrationResult } from '../result.js';
 import { resolveScenario, type Scenario } from '../scenario.js';
 import { formatBytes } from '../units/index.js';
 import { LinkStats } from './linkstats.js';
-import { orderVms, place } from './plan.js';
+import { orderVms, place, vmScenarioInput } from './plan.js';
 import type { EvacuatedVm, EvacuationResult, EvacuationSpec, NodeDrain } from './types.js';
 import type { VmEntry } from './vm-fields.js';
 
@@ -132,10 +132,7 @@ class Evacuation {
 
   /** The scenario of one VM: the shared options, its own memory, workload, disk and mode, its own seed. */
   private scenario(vm: VmEntry): Scenario {
-    const input = { ...this.spec.base, memory: String(vm.memoryBytes) } as Record<string, unknown>;
-    if (vm.workload !== null) input['workload'] = vm.workload;
-    if (vm.diskBytes !== null) input['disk'] = String(vm.diskBytes);
-    if (vm.mode !== null) input['mode'] = vm.mode;
+    const input = vmScenarioInput(this.spec.base, vm);
     const key = JSON.stringify(input);
     let s = this.scenarios.get(key);
     if (!s) {

@@ -108,6 +108,8 @@ export class RealMigration implements MigrationEffects {
     } finally {
       signal?.removeEventListener('abort', cancel);
     }
+    this.o.onMigrated?.();
+    if (this.o.beforeVerify) await this.o.beforeVerify();
     return finishRun(this);
   }
 
@@ -130,6 +132,7 @@ export class RealMigration implements MigrationEffects {
         failed: () => this.failed,
       });
     }
+    if (this.o.beforeDestination) await this.o.beforeDestination();
     await this.dest.prepare(this.workDir);
     await probeLink(ctx, this.dest, this.memory.pool);
   }

@@ -46,6 +46,16 @@ export interface RealOptions {
   probeBytes?: number;
   /** Hand the source guest and disk to the caller instead of stopping them (tests inspect them). */
   keepSource?: boolean;
+  /**
+   * Called once the source guest (and disk) run, before the destination is contacted; the migration waits
+   * for it (an evacuation starts every guest first, then lets each move when its slot opens).
+   */
+  beforeDestination?: () => Promise<void>;
+  /** Called when the timed migration ends (completed or rolled back), before the untimed verification. */
+  onMigrated?: () => void;
+  /** Awaited before that verification (an evacuation verifies every VM after the drain, so the hashing
+   *  does not take CPU from the moves still running). */
+  beforeVerify?: () => Promise<void>;
   log?: (line: string) => void;
 }
 
