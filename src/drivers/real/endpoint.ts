@@ -348,7 +348,7 @@ export class MigrationEndpoint extends EventEmitter {
     sink.mode = 'migrate';
     const m = this.incoming.add({ id, vm, session: s, sink, files, marker, state: 'setup', ramBytes: ram, stateBytes, resumedAt: null, onResume: null });
     this.roles.set(s, { kind: 'migrate', id });
-    const reserved = lease ? `, ${lease.pooled} from the reserve` : '';
+    const reserved = lease && lease.pooled > 0 ? `, ${lease.pooled} from the reserve` : '';
     this.log(`migration ${id}: VM ${vm} created (${ram} bytes of memory${reserved}${disk ? `, ${disk}-byte disk` : ''}; ${this.inFlight} in flight)`);
     this.emit('migration', 'created', m.id);
     return { prepSeconds: Number(process.hrtime.bigint() - t0) / 1e9 };
