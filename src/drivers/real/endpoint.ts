@@ -238,6 +238,7 @@ export class MigrationEndpoint extends EventEmitter {
       }
       case 'release': {
         const m = this.addressed(s, req.id);
+        if (m?.state === 'setup') throw new Error(`migration ${m.id} is in progress: its memory goes when it ends`);
         if (m) this.incoming.release(m);
         return { filesLeft: this.filesOf(`vm-${req.id}`).length };
       }

@@ -137,6 +137,9 @@ describe('markers: a restarted destination removes every interrupted migration, 
     expect((await adminAsk(target, { t: 'abort', id: a.id })).filesLeft).toBe(0);
     expect(readdirSync(dir)).toEqual([]);
     expect(await outcome(a.request({ t: 'resume' }))).toMatch(/cannot resume here: it is aborted/);
+    const b = new RawMigration(target, { ram: 2 * MiB });
+    expect(await b.hello()).toBe('accepted');
+    expect(await outcome(adminAsk(target, { t: 'release', id: b.id }))).toMatch(/is in progress: its memory goes when it ends/);
     const { link } = await rawLink(target);
     expect(await outcome(link.request({ t: 'status', id: a.id }))).toMatch(/no hello on this session/);
   });
