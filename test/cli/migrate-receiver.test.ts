@@ -1,10 +1,11 @@
 // Issue 15 and `migbench migrate-receiver` (the compiled CLI as a process; the source side in-process):
 // item 4, a hello that reuses an existing VM's id is refused and deletes nothing; item 5, fault requests are
 // refused unless the receiver was started with the test-only --allow-fault-injection; item 7, a supervised
-// receiver that cannot start exits with the endpoint's code (2), not 0.
+// receiver that cannot start exits with the endpoint's code (2), not 0. Issue 12, item 1: --max-incoming
+// (one more migration is refused, `migrate` saying why), and a crash with several migrations in flight.
 import { afterEach, describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { PROTOCOL_VERSION, STAGING_BYTES, type Request } from '../../src/drivers
 import { parseEndpoints } from '../../src/transport/tcp/address.js';
 import { SenderSession } from '../../src/transport/tcp/sender.js';
 import { killStarted, startCli, type Started } from '../support/processes.js';
+import { adminAsk, RawMigration } from '../drivers/real/raw-source.js';
 
 const dirs: string[] = [];
 const sessions: SenderSession[] = [];
@@ -128,6 +130,9 @@ describe('migrate-receiver', () => {
         ['not this host', ['--listen', '192.0.2.1:7100', '--key-file', keyFile], /--listen: .*EADDRNOTAVAIL/],
         ['--insecure off loopback', ['--listen', '0.0.0.0:0', '--insecure'], /--insecure: expected loopback listen addresses only/],
         ['--max-memory beyond the host', ['--listen', '127.0.0.1:0', '--insecure', '--max-memory', '3TiB'], /--max-memory: expected at most this host's memory/],
+        ['--max-incoming 0', ['--listen', '127.0.0.1:0', '--insecure', '--max-incoming', '0'], /--max-incoming: expected an integer from 1 to 64, got "0"/],
+        ['--max-incoming 65', ['--listen', '127.0.0.1:0', '--insecure', '--max-incoming', '65'], /--max-incoming: expected an integer from 1 to 64, got "65"/],
+        ['--max-incoming two', ['--listen', '127.0.0.1:0', '--insecure', '--max-incoming', 'two'], /--max-incoming: expected an integer from 1 to 64, got "two"/],
       ];
       for (const [what, args, re] of cases) {
         const r = await startCli(['migrate-receiver', '--dir', d, ...args], { timeoutMs: 30_000 }).done;
@@ -138,4 +143,58 @@ describe('migrate-receiver', () => {
       busy.close();
     }
   }, 90_000);
+
+  it('--max-incoming 2: a third migration at once is refused naming the limit (migrate exits 3, saying why); the two in flight complete verified', async () => {
+    const d = await receiver(['--max-incoming', '2']);
+    const target = { endpoint: parseEndpoints(d.addr, 'test')[0]!, key: d.key };
+    const a = new RawMigration(target, { ram: 8 * 2 ** 20, disk: 4 * 2 ** 20, packets: 2 });
+    const b = new RawMigration(target, { ram: 8 * 2 ** 20, packets: 2 });
+    expect(await a.hello()).toBe('accepted');
+    expect(await b.hello()).toBe('accepted');
+    const r = await startCli(['migrate', '--memory', '16MiB', '--workload', 'web', '--to', d.addr, '--key-file', d.keyFile, '--probe', '0'], { timeoutMs: 90_000 }).done;
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/migration rolled back \(dest_refused\): the destination refused the migration \(.*this destination already receives 2 migration\(s\), its limit \(migrate-receiver --max-incoming 2\)/);
+    expect(r.stderr).toMatch(/memory intact.*0 file\(s\) left on the destination/);
+    await Promise.all([a.send(), b.send()]);
+    await Promise.all([a.switchOver(), b.switchOver()]);
+    expect(await a.finish()).toEqual(a.expected());
+    expect(await b.finish()).toEqual(b.expected());
+    expect(readdirSync(d.dir).sort()).toEqual([`${a.vm}-disk0.img`, `${a.vm}.vmcx`, `${b.vm}.vmcx`].sort());
+  }, 120_000);
+
+  it('a crash with several migrations in flight: the restarted endpoint removes every interrupted one, and only those', async () => {
+    const d = await receiver(['--allow-fault-injection']);
+    const target = { endpoint: parseEndpoints(d.addr, 'test')[0]!, key: d.key };
+    // One completed before the crash: its files must stay as they are.
+    const done = new RawMigration(target, { ram: 4 * 2 ** 20, disk: 2 * 2 ** 20 });
+    expect(await done.hello()).toBe('accepted');
+    await done.send();
+    await done.switchOver();
+    expect(await done.finish()).toEqual(done.expected());
+    const kept = readdirSync(d.dir).sort();
+    const hash = (f: string) => createHash('sha256').update(readFileSync(join(d.dir, f))).digest('hex');
+    const before = kept.map(hash);
+    // Three in flight: two with their data sent, one just set up.
+    const flying = [new RawMigration(target, { ram: 4 * 2 ** 20, disk: 2 * 2 ** 20 }), new RawMigration(target, { ram: 4 * 2 ** 20 }), new RawMigration(target, { ram: 2 * 2 ** 20, disk: 2 ** 20 })];
+    for (const m of flying) expect(await m.hello()).toBe('accepted');
+    await Promise.all(flying.slice(0, 2).map((m) => m.send()));
+    expect(readdirSync(d.dir).filter((f) => f.endsWith('.migrating'))).toHaveLength(3);
+    flying[0]!.link.tell({ t: 'fault', kind: 'crash' });
+    for (let i = 0; i < 800 && (d.rx.stderr().match(/removed \d file\(s\) of an interrupted migration/g) ?? []).length < 3; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(d.rx.stderr()).toMatch(/the endpoint died \(SIGKILL\); restarting \(1\)/);
+    expect(d.rx.stderr().match(/removed \d file\(s\) of an interrupted migration/g)).toHaveLength(3);
+    expect(readdirSync(d.dir).sort()).toEqual(kept);
+    expect(kept.map(hash)).toEqual(before);
+    // Asked afterwards, the restarted destination says who runs each VM.
+    expect((await adminAsk(target, { t: 'owner', id: done.id })).owner).toBe('destination');
+    for (const m of flying) expect(await adminAsk(target, { t: 'owner', id: m.id })).toMatchObject({ owner: 'source', filesLeft: 0 });
+  }, 120_000);
+
+  it('--help says what --max-incoming does and what one migration\'s failure affects', async () => {
+    const r = await startCli(['migrate-receiver', '--help'], { timeoutMs: 30_000 }).done;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/--max-incoming <n>\s+migrations received at once, 1-64/);
+    expect(r.stdout).toMatch(/\(default: "4"\)/);
+    expect(r.stdout).toMatch(/removes only its own\s+files; the others\s+carry on/);
+  }, 60_000);
 });

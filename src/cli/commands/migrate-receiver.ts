@@ -16,7 +16,8 @@ import { InputError, MigbenchError } from '../../errors.js';
 import { formatBytes } from '../../units/index.js';
 import { parseEndpoints } from '../../transport/tcp/address.js';
 import { KEY_ENV, loadKey } from '../../transport/tcp/auth.js';
-import { sizeFlag } from '../flags.js';
+import { DEFAULT_MAX_INCOMING, MAX_INCOMING_LIMIT } from '../../drivers/real/incoming.js';
+import { intFlag, sizeFlag } from '../flags.js';
 import type { Io } from '../io.js';
 
 interface Flags {
@@ -25,6 +26,7 @@ interface Flags {
   keyFile?: string;
   insecure?: boolean;
   maxMemory?: string;
+  maxIncoming?: string;
   reserve?: string;
   allowFaultInjection?: boolean;
   json?: boolean;
@@ -41,13 +43,23 @@ export function registerMigrateReceiver(program: Command, io: Io): void {
     .option('--dir <dir>', "directory for the migrated VMs' files (configuration and disk images)")
     .option('--key-file <file>', `pre-shared key file (or the ${KEY_ENV} environment variable)`)
     .option('--insecure', 'run without a key; only on loopback addresses')
-    .option('--max-memory <size>', "largest guest memory accepted (default: 75% of this host's memory)")
-    .option('--reserve <size>', 'memory kept zeroed and faulted in for incoming VMs (else each page faults in as its data arrives)', '0')
+    .option('--max-memory <size>', "guest memory held at once, over every migration received at the same time (default: 75% of this host's memory); a migration that does not fit is refused, saying why")
+    .option('--max-incoming <n>', `migrations received at once, 1-${MAX_INCOMING_LIMIT}; one more is refused, saying so (its source rolls back with dest_refused)`, String(DEFAULT_MAX_INCOMING))
+    .option('--reserve <size>', 'memory kept zeroed and faulted in for incoming VMs, shared out among the migrations received at once (else each page faults in as its data arrives)', '0')
     .option('--no-supervise', 'run the endpoint in this process (no restart after a crash)')
     .option('--allow-fault-injection', "test only: obey the source's --fault requests (crash this receiver, fail its disk writes)")
     .option('--stdin-lifeline', 'exit when standard input closes (used when `migrate` starts a local receiver)')
     .option('--quiet', 'log nothing to stderr')
     .option('--json', 'print {"listening": [...]} on stdout once listening')
+    .addHelpText(
+      'after',
+      `
+Several migrations are received at once (--max-incoming), each with its own session, memory, staging ring
+and files (vm-<id>.vmcx, vm-<id>-disk0.img, the vm-<id>.migrating marker while it runs). One that rolls
+back (its link lost, its source cancelled, its disk writes failing) removes only its own files; the others
+carry on. Only a crash of this process interrupts them all: the restarted endpoint removes every
+interrupted migration's files (by their markers) and nothing else.`,
+    )
     .action(async (o: Flags) => {
       if (!o.listen) throw new InputError({ source: '--listen', expected: 'ADDR:PORT[,ADDR:PORT...]' });
       const listen = parseEndpoints(o.listen, '--listen', { allowPortZero: true });
@@ -65,6 +77,7 @@ export function registerMigrateReceiver(program: Command, io: Io): void {
       const hostLimit = Math.floor(0.75 * totalmem());
       const maxMemory = o.maxMemory !== undefined ? sizeFlag('--max-memory', o.maxMemory, 4096) : hostLimit;
       if (maxMemory > totalmem()) throw new InputError({ source: '--max-memory', expected: `at most this host's memory (${formatBytes(totalmem())})`, got: o.maxMemory });
+      const maxIncoming = intFlag('--max-incoming', o.maxIncoming ?? String(DEFAULT_MAX_INCOMING), 1, MAX_INCOMING_LIMIT);
       const reserve = sizeFlag('--reserve', o.reserve ?? '0', 0);
       if (reserve > maxMemory) throw new InputError({ source: '--reserve', expected: `at most --max-memory (${formatBytes(maxMemory)})`, got: o.reserve });
       if (o.supervise) return supervise(io, o);
@@ -74,6 +87,7 @@ export function registerMigrateReceiver(program: Command, io: Io): void {
         insecure: Boolean(o.insecure),
         dir,
         maxMemory,
+        maxIncoming,
         reserve,
         allowFaultInjection: Boolean(o.allowFaultInjection),
         json: Boolean(o.json),

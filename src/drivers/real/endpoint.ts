@@ -1,7 +1,8 @@
-// The destination of a real migration: a transport Receiver whose sessions carry one migration each (or a
-// link probe, or an administrative request). It creates the VM's shell (memory reserved and touched, the
-// configuration file, an empty disk image) when the source says hello, writes pages into that memory and
-// disk data into the image as chunks arrive, records the instant it resumes the VM, and deletes
+// The destination of real migrations: a transport Receiver whose sessions carry one migration each (or a
+// link probe, or an administrative request). Several migrations run at once (`maxIncoming`, each with its
+// own session, sink, memory, staging ring and files; incoming.ts admits them). It creates a VM's shell
+// (memory, the configuration file, an empty disk image) when its source says hello, writes pages into that
+// memory and disk data into the image as chunks arrive, records the instant it resumes the VM, and deletes
 // everything a migration created unless the VM was resumed here. A `<vm>.migrating` marker lists a
 // migration's files from the start, so a destination that crashed removes them when it starts again.
 //
@@ -9,28 +10,17 @@
 // arrived, so it can be hashed against the source's memory at the pause.
 
 import { EventEmitter } from 'node:events';
-import { existsSync, ftruncateSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
-import { fileSha256 } from '../../guest/real/disk.js';
 import type { Cause } from '../../migration/events.js';
 import type { Endpoint } from '../../transport/tcp/address.js';
 import { Receiver, type ReceiverSession } from '../../transport/tcp/receiver.js';
 import { MemorySink } from '../../transport/tcp/sinks.js';
-import { decode, encode, PROTOCOL_VERSION, STAGING_BYTES, VM_NAME, vmFiles, type Envelope, type Hashes, type Hello, type Replies, type ReplyBody, type Request, type ToSource } from './protocol.js';
+import { migrationHashes } from './dest-hash.js';
+import { ReservePool, StagingRings } from './dest-memory.js';
+import { DEFAULT_MAX_INCOMING, Incoming, type Migration } from './incoming.js';
+import { decode, encode, PROTOCOL_VERSION, STAGING_BYTES, VM_NAME, vmFiles, type Envelope, type Hello, type Replies, type ReplyBody, type Request, type ToSource } from './protocol.js';
 import { MigrationSink } from './sink.js';
-
-interface Migration {
-  id: string;
-  vm: string;
-  session: ReceiverSession | null;
-  sink: MigrationSink;
-  files: string[];
-  marker: string;
-  state: 'setup' | 'resumed' | 'done' | 'aborted';
-  stateBytes: number;
-  resumedAt: bigint | null;
-}
 
 export interface EndpointOptions {
   listen: Endpoint[];
@@ -38,12 +28,15 @@ export interface EndpointOptions {
   insecure?: boolean;
   /** Directory for the VMs' files. */
   dir: string;
-  /** Largest guest memory accepted, bytes. */
+  /** Bytes of guest memory held at once, over every migration (a larger one alone is refused too). */
   maxMemory?: number;
+  /** Migrations in flight at once (default 4); one more is refused, saying so. */
+  maxIncoming?: number;
   /**
    * Bytes of memory this host keeps allocated and zeroed for incoming VMs (a Windows host hands a new VM
    * pages its zero-page thread already cleared; here, first-touch page faults cost about 4 us a page).
-   * A migration whose memory fits takes it; 0: each VM's memory is faulted in as its data arrives.
+   * Each migration leases what it needs of it while it is free (dest-memory.ts); 0: each VM's memory is
+   * faulted in as its data arrives.
    */
   reserve?: number;
   /**
@@ -52,27 +45,41 @@ export interface EndpointOptions {
    * faults): otherwise any key holder could kill the destination. Without it a request is refused and logged.
    */
   allowFaultInjection?: boolean;
+  /** Tests only: a migration's handoff request waits for this (to hold several migrations in flight at once). */
+  holdHandoff?: (id: string) => Promise<void>;
   log?: (line: string) => void;
 }
 
 /** What a source is told when it asks a destination without the test-only switch to inject a fault. */
 export const NO_FAULT_INJECTION = 'this destination does not allow fault injection (a test-only switch: start migrate-receiver with --allow-fault-injection)';
 
+/** What a session said in its hello: requests naming a migration are honoured only where they belong. */
+type Role = { kind: 'admin' | 'probe' } | { kind: 'migrate'; id: string } | { kind: 'refused'; id: string };
+
+/** Events: 'migration' (state: 'created' | 'resumed' | 'done' | 'aborted', id). */
 export class MigrationEndpoint extends EventEmitter {
   private readonly receiver: Receiver;
-  private current: Migration | null = null;
-  /** A test's fault armed for the resume request: crash before acting on it, or drop the link after. */
-  private onResume: 'crash' | 'link-down' | null = null;
+  private readonly incoming: Incoming;
+  private readonly roles = new WeakMap<ReceiverSession, Role>();
   private readonly log: (line: string) => void;
+  private reserve: ReservePool | null = null;
+  private readonly rings: StagingRings;
 
   constructor(private readonly o: EndpointOptions) {
     super();
     this.log = o.log ?? (() => undefined);
+    const maxIncoming = o.maxIncoming ?? DEFAULT_MAX_INCOMING;
+    this.incoming = new Incoming(o.dir, { maxIncoming, maxMemory: o.maxMemory ?? 2 ** 40 }, this.log);
+    this.rings = new StagingRings(maxIncoming);
     this.receiver = new Receiver({
       listen: o.listen,
       ...(o.key ? { key: o.key } : {}),
       insecure: o.insecure ?? false,
       maxSize: 2 ** 50,
+      // Room for every migration's channels (up to 32 each) besides probes and administrative sessions,
+      // also when they all come from one source host.
+      maxConnections: Math.max(256, 32 * (maxIncoming + 4)),
+      maxPerAddress: Math.max(64, 32 * (maxIncoming + 1)),
       sink: () => new MigrationSink(),
       log: (e) => {
         if (e.event === 'channel-closed' && e.code !== 'peer-closed') this.log(`channel ${e.channel ?? '?'} of session ${e.session ?? '?'} closed [${e.code}]: ${e.reason}`);
@@ -83,61 +90,41 @@ export class MigrationEndpoint extends EventEmitter {
     this.receiver.on('session-end', (s: ReceiverSession) => this.onSessionEnd(s));
   }
 
-  /** Remove what crashed migrations left (their markers), then listen. */
-  private reserved: Uint8Array[] = [];
-  private reserveBytes = 0;
-  private reserveState: 'free' | 'used' | 'dirty' = 'free';
-  /**
-   * The staging ring for page packets, faulted in once when the endpoint starts and reused by each
-   * migration (only one runs at a time; a released sink drops its reference). Round 0 sends whole runs in
-   * place, so the ring is first written in the blackout: allocated per migration, every 4 KiB of it
-   * cost a page fault there (about 1 ms per packet on this project's VM).
-   */
-  private stagingRing: Buffer | null = null;
-
+  /** Reserve memory, remove what interrupted migrations left (their markers), then listen. */
   async start(): Promise<Endpoint[]> {
-    this.stagingRing = Buffer.alloc(STAGING_BYTES).fill(0);
+    // The first staging ring is faulted in now; more as migrations run at once (kept for the next ones).
+    this.rings.warm();
     if (this.o.reserve) {
       const t = performance.now();
-      this.reserveBytes = this.o.reserve;
-      for (let at = 0; at < this.o.reserve; at += 2 ** 30) this.reserved.push(Buffer.alloc(Math.min(2 ** 30, this.o.reserve - at), 0).fill(0));
+      this.reserve = new ReservePool(this.o.reserve);
       this.log(`reserved ${this.o.reserve} bytes of zeroed memory for incoming VMs in ${((performance.now() - t) / 1000).toFixed(2)} s`);
     }
-    for (const name of readdirSync(this.o.dir)) {
-      if (!name.endsWith('.migrating')) continue;
-      const n = this.removeListed(join(this.o.dir, name));
-      this.log(`removed ${n} file(s) of an interrupted migration (${name})`);
-    }
+    this.incoming.sweep();
     return this.receiver.listen();
   }
 
   async close(): Promise<void> {
-    const m = this.current;
-    if (m && m.state === 'setup') this.abort(m, 'the destination shuts down');
+    for (const m of this.incoming.all()) if (m.state === 'setup') this.abortMigration(m, 'the destination shuts down');
     await this.receiver.close();
   }
 
-  /** Delete a marker's files and the marker; returns how many existed. */
-  private removeListed(marker: string): number {
-    let files: string[] = [];
-    try {
-      files = (JSON.parse(readFileSync(marker, 'utf8')) as { files: string[] }).files;
-    } catch {
-      /* an unreadable marker: remove just it */
-    }
-    let n = 0;
-    for (const f of files) {
-      const p = join(this.o.dir, f);
-      if (existsSync(p)) n++;
-      rmSync(p, { force: true });
-    }
-    rmSync(marker, { force: true });
-    return n;
+  /** Migrations in flight now, and the most there were at once. */
+  get inFlight(): number {
+    return this.incoming.inFlight().length;
+  }
+
+  get peakInFlight(): number {
+    return this.incoming.peak;
+  }
+
+  /** Bytes of guest memory held now. */
+  get memoryHeld(): number {
+    return this.incoming.memoryHeld();
   }
 
   /** Files of VM `vm` in the directory (the marker included). */
   filesOf(vm: string): string[] {
-    return readdirSync(this.o.dir).filter((f) => f === `${vm}.vmcx` || f.startsWith(`${vm}-`) || f === `${vm}.migrating`);
+    return this.incoming.filesOf(vm);
   }
 
   private onSession(s: ReceiverSession): void {
@@ -153,18 +140,30 @@ export class MigrationEndpoint extends EventEmitter {
         return;
       }
       const re = req.req ?? 0;
-      try {
-        const answer = this.handle(s, sink, req, bin, (msg) => void send(msg));
-        if (answer !== null) void send({ t: 'reply', re, ok: true, ...answer });
-      } catch (e) {
+      const fail = (e: unknown) => {
         const err = e as Error & { cause?: unknown };
         const cause = typeof err.cause === 'string' ? (err.cause as Cause) : undefined;
         void send({ t: 'reply', re, ok: false, message: err.message, ...(cause ? { cause } : {}) });
-      }
+      };
+      const answer = (a: ReplyBody | null) => {
+        if (a !== null) void send({ t: 'reply', re, ok: true, ...a });
+      };
+      const run = () => {
+        try {
+          const a = this.handle(s, sink, req, bin, (msg) => void send(msg));
+          if (a instanceof Promise) a.then(answer, fail);
+          else answer(a);
+        } catch (e) {
+          fail(e);
+        }
+      };
+      const hold = req.t === 'handoff' && this.o.holdHandoff ? this.incoming.ofSession(s) : null;
+      if (hold) void this.o.holdHandoff!(hold.id).then(run, run);
+      else run();
     });
   }
 
-  private handle(s: ReceiverSession, sink: MigrationSink, req: Request, bin: Buffer, send: (m: ToSource) => void): ReplyBody | null {
+  private handle(s: ReceiverSession, sink: MigrationSink, req: Request, bin: Buffer, send: (m: ToSource) => void): ReplyBody | null | Promise<ReplyBody> {
     switch (req.t) {
       case 'hello':
         return this.hello(s, sink, req, bin, send);
@@ -176,17 +175,20 @@ export class MigrationEndpoint extends EventEmitter {
           throw withCause(new Error(NO_FAULT_INJECTION), 'dest_refused');
         }
         if ('on' in req) {
-          this.onResume = req.kind;
-          this.log(`armed: ${req.kind} when the resume request arrives (test fault)`);
+          // Armed for this session's migration only; the others' resume requests are not touched.
+          const m = this.mine(s);
+          m.onResume = req.kind;
+          this.log(`armed: ${req.kind} when migration ${m.id}'s resume request arrives (test fault)`);
           return {};
         }
         if (req.kind === 'crash') {
+          // The whole process: every migration in flight here is interrupted (a restart removes them all).
           this.log('crashing on request (dest-crash fault)');
           process.kill(process.pid, 'SIGKILL');
           return null;
         }
-        sink.failWrites = true;
-        this.log('destination storage fails writes from now on (dest-storage-error fault)');
+        sink.failWrites = true; // this session's disk writes only
+        this.log(`destination storage fails ${this.incoming.ofSession(s)?.id ?? 'this session'}'s writes from now on (dest-storage-error fault)`);
         return {};
       case 'handoff': {
         const m = this.mine(s);
@@ -198,72 +200,90 @@ export class MigrationEndpoint extends EventEmitter {
         }
         return {};
       }
-      case 'resume': {
-        const m = this.mine(s);
-        if (this.onResume === 'crash') {
-          this.log('crashing as the resume request arrives (dest-crash fault)');
-          process.kill(process.pid, 'SIGKILL');
-          return null;
-        }
-        if (m.state !== 'setup') throw new Error(`migration ${m.id} cannot resume here: it is ${m.state}`);
-        m.resumedAt = process.hrtime.bigint();
-        m.state = 'resumed';
-        rmSync(m.marker, { force: true }); // the files are the running VM's own now
-        this.log(`VM ${m.vm} resumed`);
-        if (this.onResume === 'link-down') {
-          // The link fails with the answer on its way: the VM runs here, the source does not know it.
-          this.onResume = null;
-          this.log('dropping the migration session before answering (link-down fault)');
-          for (const c of [...s.channels.values()]) c.close('link-down fault at resume', 'fault');
-          return null;
-        }
-        return { at: m.resumedAt.toString() };
-      }
+      case 'resume':
+        return this.resume(s);
       case 'done': {
-        const m = req.id !== undefined ? this.byId(req.id) : this.mine(s);
+        const m = req.id !== undefined ? this.addressed(s, req.id) : this.mine(s);
         if (!m || (m.state !== 'resumed' && m.state !== 'done')) throw new Error(`no resumed migration ${req.id ?? ''} to end`);
         m.state = 'done';
+        this.emit('migration', 'done', m.id);
         return {};
       }
       case 'owner': {
         // In doubt (the source lost the resume's answer): this host's word on who runs the VM is final. A
         // VM not running here is fenced off (a resume request arriving later is refused) and deleted.
-        const m = this.byId(req.id);
+        const m = this.addressed(s, req.id);
         if (m && (m.state === 'resumed' || m.state === 'done')) return { owner: 'destination', at: m.resumedAt!.toString(), filesLeft: this.filesOf(m.vm).length };
-        if (m && m.state === 'setup') this.abort(m, 'fenced off: the source asked who runs the VM before it resumed here');
+        if (m && m.state === 'setup') this.abortMigration(m, 'fenced off: the source asked who runs the VM before it resumed here');
         // After a restart: the files of a VM that resumed here stay (its marker was removed at the resume).
         const files = this.filesOf(`vm-${req.id}`);
         if (!m && files.length > 0 && !files.some((f) => f.endsWith('.migrating'))) return { owner: 'destination', filesLeft: files.length };
         return { owner: 'source', filesLeft: files.length };
       }
       case 'verify': {
-        const m = this.byId(req.id);
-        if (!m || !m.sink.ram) throw new Error(`no memory of migration ${req.id} to verify`);
-        return this.hashes(m, req.regions ?? false);
+        const m = this.addressed(s, req.id);
+        const ram = m?.sink.ram;
+        if (!m || !ram) throw new Error(`no memory of migration ${req.id} to verify`);
+        const disk = m.files[1] ? join(this.o.dir, m.files[1]) : null;
+        return this.incoming.pinned(m, () => migrationHashes(ram, m.ramBytes, m.sink.state, disk, req.regions ?? false));
       }
       case 'abort': {
-        const m = this.byId(req.id);
-        if (m && m.state === 'setup') this.abort(m, 'the source rolled back');
+        const role = this.roles.get(s);
+        // The source whose hello was refused rolls back: nothing of its own is here; another migration of
+        // that id (a duplicate hello) is not its to abort.
+        if (role?.kind === 'refused' && role.id === req.id) return { filesLeft: this.filesOf(`vm-${req.id}`).length };
+        const m = this.addressed(s, req.id);
+        if (m && m.state === 'setup') this.abortMigration(m, 'the source rolled back');
         return { filesLeft: this.filesOf(`vm-${req.id}`).length };
       }
       case 'release': {
-        const m = this.byId(req.id);
-        m?.sink.release();
+        const m = this.addressed(s, req.id);
+        if (m?.state === 'setup') throw new Error(`migration ${m.id} is in progress: its memory goes when it ends`);
+        if (m) this.incoming.release(m);
         return { filesLeft: this.filesOf(`vm-${req.id}`).length };
       }
       case 'status':
+        if (!this.roles.has(s)) throw new Error('no hello on this session');
         return { filesLeft: this.filesOf(`vm-${req.id}`).length };
       default:
         throw new Error(`unknown request ${(req as { t: string }).t}`);
     }
   }
 
+  private resume(s: ReceiverSession): Replies['resume'] | null {
+    const m = this.mine(s);
+    if (m.onResume === 'crash') {
+      this.log(`crashing as migration ${m.id}'s resume request arrives (dest-crash fault)`);
+      process.kill(process.pid, 'SIGKILL');
+      return null;
+    }
+    if (m.state !== 'setup') throw new Error(`migration ${m.id} cannot resume here: it is ${m.state}`);
+    m.resumedAt = process.hrtime.bigint();
+    m.state = 'resumed';
+    rmSync(m.marker, { force: true }); // the files are the running VM's own now
+    // No page packet comes after the resume: the staging ring can serve another migration.
+    const ring = m.sink.dropStaging();
+    if (ring) this.rings.give(ring);
+    this.log(`VM ${m.vm} resumed`);
+    this.emit('migration', 'resumed', m.id);
+    if (m.onResume === 'link-down') {
+      // The link fails with the answer on its way: the VM runs here, the source does not know it.
+      m.onResume = null;
+      this.log(`dropping migration ${m.id}'s session before answering (link-down fault)`);
+      for (const c of [...s.channels.values()]) c.close('link-down fault at resume', 'fault');
+      return null;
+    }
+    return { at: m.resumedAt.toString() };
+  }
+
   private hello(s: ReceiverSession, sink: MigrationSink, h: Hello, bin: Buffer, send: (m: ToSource) => void): Replies['hello'] {
     if (h.version !== PROTOCOL_VERSION) throw new Error(`protocol version ${h.version} (this destination speaks ${PROTOCOL_VERSION})`);
-    if (h.kind === 'admin') return {};
-    if (h.kind === 'probe') {
-      if (!(s.size > STAGING_BYTES)) throw new Error(`probe stream of ${s.size} bytes has no room for its staging area (${STAGING_BYTES} bytes)`);
-      sink.startProbe(s.size);
+    const had = this.roles.get(s);
+    if (had) throw new Error(`this session already said hello (${had.kind}${'id' in had ? ` ${had.id}` : ''}); a migration needs a session of its own`);
+    if (h.kind === 'admin' || h.kind === 'probe') {
+      if (h.kind === 'probe' && !(s.size > STAGING_BYTES)) throw new Error(`probe stream of ${s.size} bytes has no room for its staging area (${STAGING_BYTES} bytes)`);
+      this.roles.set(s, { kind: h.kind });
+      if (h.kind === 'probe') sink.startProbe(s.size);
       return {};
     }
     const t0 = process.hrtime.bigint();
@@ -272,118 +292,104 @@ export class MigrationEndpoint extends EventEmitter {
     const ram = Number(h.ramBytes);
     const disk = Number(h.diskBytes ?? 0);
     const staging = Number(h.stagingBytes ?? 0);
-    if (!VM_NAME.test(vm) || vm !== `vm-${id}`) throw new Error(`bad VM name ${JSON.stringify(vm)}`);
-    if (!(Number.isSafeInteger(ram) && ram > 0 && ram <= (this.o.maxMemory ?? 2 ** 40))) throw new Error(`guest memory of ${ram} bytes is more than this destination accepts`);
     const stateBytes = Number(h.stateBytes ?? 0);
+    this.roles.set(s, { kind: 'refused', id }); // until it is accepted
+    if (!VM_NAME.test(vm) || vm !== `vm-${id}`) throw new Error(`bad VM name ${JSON.stringify(vm)}`);
+    if (!(Number.isSafeInteger(ram) && ram > 0)) throw new Error(`guest memory of ${ram} bytes is not a size`);
     if (!(Number.isSafeInteger(disk) && disk >= 0 && Number.isSafeInteger(stateBytes) && stateBytes >= 0) || staging !== STAGING_BYTES || s.size !== ram + disk + staging + stateBytes) {
       throw new Error(`stream of ${s.size} bytes does not match memory ${ram} + disk ${disk} + staging ${staging} (expected ${STAGING_BYTES}) + state ${stateBytes}`);
     }
-    const cur = this.current;
-    if (cur && cur.state === 'setup' && cur.session && !cur.session.ended) throw new Error(`busy with migration ${cur.id}`);
+    // Limits, budget, a duplicate id, an existing VM of that name: refused before anything is written.
+    this.incoming.admit(id, vm, ram, this.filesOf(vm));
     const names = vmFiles(vm, disk > 0);
-    // A VM of that name is here already (a completed migration's files): refuse before anything is written.
-    // Its files must never be listed in this migration's marker, or the rollback would delete them.
-    const present = this.filesOf(vm);
-    if (present.length > 0) throw new Error(`VM ${vm} already exists on this destination (${present.join(', ')}); a migration needs a new id`);
-    cur?.sink.release();
-    const m: Migration = {
-      id,
-      vm,
-      session: s,
-      sink,
-      files: [names.config, ...(names.disk ? [names.disk] : [])],
-      marker: join(this.o.dir, names.marker),
-      state: 'setup',
-      stateBytes: Number(h.stateBytes ?? 0),
-      resumedAt: null,
-    };
-    this.current = m;
-    // The marker first: whatever exists after a crash is listed in it.
-    writeFileSync(m.marker, JSON.stringify({ id, files: m.files }), { mode: 0o600 });
-    writeFileSync(join(this.o.dir, names.config), bin, { mode: 0o600, flag: 'wx' });
-    if (names.disk) {
-      const fd = openSync(join(this.o.dir, names.disk), 'wx+', 0o600);
-      ftruncateSync(fd, disk);
+    const files = [names.config, ...(names.disk ? [names.disk] : [])];
+    const marker = join(this.o.dir, names.marker);
+    // The marker first: whatever exists after a crash is listed in it. If a file cannot be created, what
+    // this hello created goes again (never a file it did not create).
+    const created: string[] = [];
+    let fd: number | null = null;
+    try {
+      writeFileSync(marker, JSON.stringify({ id, files }), { mode: 0o600, flag: 'wx' });
+      created.push(marker);
+      writeFileSync(join(this.o.dir, names.config), bin, { mode: 0o600, flag: 'wx' });
+      created.push(join(this.o.dir, names.config));
+      if (names.disk) {
+        fd = openSync(join(this.o.dir, names.disk), 'wx+', 0o600);
+        created.push(join(this.o.dir, names.disk));
+        ftruncateSync(fd, disk);
+      }
+    } catch (e) {
+      if (fd !== null) closeSync(fd);
+      for (const p of created.reverse()) rmSync(p, { force: true });
+      throw withCause(new Error(`cannot create the VM's files: ${(e as Error).message}`), 'dest_storage_error');
+    }
+    if (fd !== null) {
       sink.diskFd = fd;
       sink.diskBytes = disk;
     }
-    // Reserve the VM's memory, untouched: as QEMU's destination, a page is faulted in when its data first
-    // arrives, and zero pages (never sent) are never touched. Touching it all here cost 1.1-2.3 s per GiB
-    // on this project's VM (first-touch faults are slow there) against 0.04-0.07 s of setup without.
-    if (this.reserveBytes >= ram && this.reserveState !== 'used') {
-      // The host's reserved memory: already faulted in; zeroed again if an earlier VM used it.
-      if (this.reserveState === 'dirty') for (const seg of this.reserved) seg.fill(0);
-      sink.ram = new MemorySink(ram, { segments: this.reserved });
-      this.reserveState = 'used';
-      sink.onRelease = () => (this.reserveState = 'dirty');
-    } else sink.ram = new MemorySink(ram);
+    // The VM's memory: what it needs of the host's reserve (zeroed, faulted in), the rest untouched (as
+    // QEMU's destination, a page is faulted in when its data first arrives, and zero pages, never sent, are
+    // never touched; touching it all here cost 1.1-2.3 s per GiB on this project's VM).
+    const lease = this.reserve?.lease(ram) ?? null;
+    sink.ram = lease ? new MemorySink(ram, { segments: lease.segments, segmentSize: lease.segmentSize }) : new MemorySink(ram);
     sink.ramBytes = ram;
-    sink.staging = this.stagingRing ?? Buffer.alloc(STAGING_BYTES).fill(0);
+    sink.staging = this.rings.take(); // this migration's own, until it resumes or ends
     sink.stagingBase = ram + disk;
     sink.state = Buffer.alloc(stateBytes).fill(0); // faulted in now, not when the blackout writes it
     sink.stateBase = ram + disk + STAGING_BYTES;
+    sink.onRelease = () => {
+      lease?.release();
+      const ring = sink.dropStaging();
+      if (ring) this.rings.give(ring);
+    };
     sink.onStorageError = (message) => {
-      this.log(`storage write failed: ${message}`);
+      this.log(`migration ${id}: storage write failed: ${message}`);
       send({ t: 'error', cause: 'dest_storage_error', message: `the destination's storage failed a write: ${message}` });
     };
     sink.mode = 'migrate';
-    this.log(`migration ${id}: VM ${vm} created (${ram} bytes of memory${disk ? `, ${disk}-byte disk` : ''})`);
+    const m = this.incoming.add({ id, vm, session: s, sink, files, marker, state: 'setup', ramBytes: ram, stateBytes, resumedAt: null, onResume: null });
+    this.roles.set(s, { kind: 'migrate', id });
+    const reserved = lease && lease.pooled > 0 ? `, ${lease.pooled} from the reserve` : '';
+    this.log(`migration ${id}: VM ${vm} created (${ram} bytes of memory${reserved}${disk ? `, ${disk}-byte disk` : ''}; ${this.inFlight} in flight)`);
+    this.emit('migration', 'created', m.id);
     return { prepSeconds: Number(process.hrtime.bigint() - t0) / 1e9 };
   }
 
-  private hashes(m: Migration, regions: boolean): Hashes {
-    const ram = m.sink.ram!;
-    const h = createHash('sha256');
-    const ramRegions: string[] = [];
-    for (let at = 0; at < m.sink.ramBytes; at += 2 ** 20) {
-      const piece = readRam(ram, at, Math.min(2 ** 20, m.sink.ramBytes - at));
-      h.update(piece);
-      if (regions) ramRegions.push(createHash('sha256').update(piece).digest('hex'));
-    }
-    const diskPath = m.files[1] ? join(this.o.dir, m.files[1]) : null;
-    const disk = diskPath && existsSync(diskPath) ? fileSha256(diskPath, { regions }) : null;
-    const state = createHash('sha256').update(m.sink.state ?? Buffer.alloc(0)).digest('hex');
-    return { ram: h.digest('hex'), disk: disk?.sha256 ?? null, state, ...(regions ? { ramRegions, diskRegions: disk?.regions ?? [] } : {}) };
-  }
-
+  /** The migration this session carries. */
   private mine(s: ReceiverSession): Migration {
-    const m = this.current;
-    if (!m || m.session !== s) throw new Error('no migration on this session');
+    const m = this.incoming.ofSession(s);
+    if (!m) throw new Error('no migration on this session');
     return m;
   }
 
-  private byId(id: string): Migration | null {
-    return this.current && this.current.id === id ? this.current : null;
+  /**
+   * The migration a request names, honoured over that migration's own session or an administrative one
+   * (the source after its session died), never over another migration's session.
+   */
+  private addressed(s: ReceiverSession, id: string): Migration | null {
+    const role = this.roles.get(s);
+    if (!role) throw new Error('no hello on this session');
+    if (role.kind === 'admin' || (role.kind === 'migrate' && role.id === id)) return this.incoming.get(id);
+    const what = role.kind === 'migrate' ? `carries migration ${role.id}` : role.kind === 'refused' ? `had its hello for migration ${role.id} refused` : 'is a probe';
+    throw new Error(`this session ${what}: it cannot address migration ${id}`);
   }
 
-  private abort(m: Migration, why: string): void {
-    m.state = 'aborted';
-    m.sink.release();
-    const n = this.removeListed(m.marker);
-    this.log(`migration ${m.id} aborted (${why}): ${n} file(s) removed`);
+  private abortMigration(m: Migration, why: string): void {
+    this.incoming.abort(m, why);
+    this.emit('migration', 'aborted', m.id);
   }
 
   private onSessionEnd(s: ReceiverSession): void {
-    const m = this.current;
-    if (!m || m.session !== s) return;
-    m.session = null;
+    const m = this.incoming.ofSession(s);
+    if (!m) return;
+    this.incoming.detach(m);
     // Not resumed here: the migration is dead, its files go. Resumed: the files are the VM's; the memory
-    // stays until verified or released (or the next migration).
-    if (m.state === 'setup') this.abort(m, 'every channel closed before the VM resumed here');
+    // stays until verified and released (or needed for another migration).
+    if (m.state === 'setup') this.abortMigration(m, 'every channel closed before the VM resumed here');
   }
 }
 
 function withCause(e: Error, cause: Cause): Error {
   (e as Error & { cause?: unknown }).cause = cause;
   return e;
-}
-
-function readRam(ram: MemorySink, at: number, n: number): Buffer {
-  const seg = Math.floor(at / ram.segmentSize);
-  const off = at % ram.segmentSize;
-  if (off + n <= ram.segmentSize) {
-    const s = ram.segments[seg]!;
-    return Buffer.from(s.buffer, s.byteOffset + off, n);
-  }
-  return ram.read(at, n);
 }

@@ -27,6 +27,7 @@ export class LocalReceiver {
     endpoint: Endpoint,
     readonly reserve: number,
     readonly allowFaultInjection: boolean,
+    readonly maxIncoming: number,
   ) {
     this.child = child;
     this.endpoint = endpoint;
@@ -34,10 +35,11 @@ export class LocalReceiver {
   }
 
   /** `reserve`: bytes of memory the destination keeps zeroed and faulted in for the VM (0: none).
-   *  `allowFaultInjection`: the run has faults to inject (the endpoint's test-only switch). */
-  static async spawn(dir: string, key = Buffer.from(randomBytes(32).toString('hex')), reserve = 0, allowFaultInjection = false): Promise<LocalReceiver> {
-    const { child, endpoint, stderr } = await start(dir, key, reserve, allowFaultInjection);
-    const r = new LocalReceiver(dir, key, child, endpoint, reserve, allowFaultInjection);
+   *  `allowFaultInjection`: the run has faults to inject (the endpoint's test-only switch).
+   *  `maxIncoming`: migrations it takes at once (1: the `migrate` that started it has one). */
+  static async spawn(dir: string, key = Buffer.from(randomBytes(32).toString('hex')), reserve = 0, allowFaultInjection = false, maxIncoming = 1): Promise<LocalReceiver> {
+    const { child, endpoint, stderr } = await start(dir, key, reserve, allowFaultInjection, maxIncoming);
+    const r = new LocalReceiver(dir, key, child, endpoint, reserve, allowFaultInjection, maxIncoming);
     r.stderrTail = stderr();
     return r;
   }
@@ -83,7 +85,7 @@ export class LocalReceiver {
   /** Start it again on the same directory (a crashed host coming back); it removes interrupted migrations' files first. */
   async restart(): Promise<void> {
     if (!this.exited) throw new MigbenchError('E_STATE', 'the local receiver is still running');
-    const { child, endpoint } = await start(this.dir, this.key, this.reserve, this.allowFaultInjection);
+    const { child, endpoint } = await start(this.dir, this.key, this.reserve, this.allowFaultInjection, this.maxIncoming);
     this.exited = null;
     this.child = child;
     this.endpoint = endpoint;
@@ -102,9 +104,9 @@ export class LocalReceiver {
   }
 }
 
-async function start(dir: string, key: Buffer, reserve: number, allowFaults: boolean): Promise<{ child: ChildProcess; endpoint: Endpoint; stderr: () => string }> {
+async function start(dir: string, key: Buffer, reserve: number, allowFaults: boolean, maxIncoming: number): Promise<{ child: ChildProcess; endpoint: Endpoint; stderr: () => string }> {
   const main = fileURLToPath(compiledSibling(import.meta.url, 'receiver-main.js'));
-  const child = spawn(process.execPath, [main, dir, String(reserve), ...(allowFaults ? ['--allow-fault-injection'] : [])], {
+  const child = spawn(process.execPath, [main, dir, String(reserve), `--max-incoming=${maxIncoming}`, ...(allowFaults ? ['--allow-fault-injection'] : [])], {
     env: { ...process.env, [KEY_ENV]: key.toString('utf8') },
     stdio: ['pipe', 'pipe', 'pipe'],
     // Its own process group: a terminal's Ctrl-C goes to `migrate`, which cancels and rolls back, and

@@ -65,7 +65,11 @@ export class MigrationSink implements Sink {
       this.stateCoverage.add(offset - this.stateBase, end - this.stateBase);
       return;
     }
-    if (offset >= this.stagingBase && end <= this.stateBase) return void this.staging!.set(piece, offset - this.stagingBase);
+    if (offset >= this.stagingBase && end <= this.stateBase) {
+      // The ring went back to the endpoint when the VM resumed (another migration may use it now).
+      if (!this.staging) throw new ProtocolError('unexpected', 'a page packet after the VM resumed');
+      return void this.staging.set(piece, offset - this.stagingBase);
+    }
     if (offset < this.ramBytes || end > this.stagingBase) throw new ProtocolError('out-of-range', `a piece [${offset}, ${end}) spans two areas of the migration stream`);
     if (this.diskFd === null || this.storageError !== null) return;
     const at = offset - this.ramBytes;
@@ -83,7 +87,8 @@ export class MigrationSink implements Sink {
   chunkWritten(offset: number, length: number): void {
     if (offset < this.stagingBase || offset >= this.stateBase || (this.mode !== 'migrate' && this.mode !== 'probe')) return;
     const at = offset - this.stagingBase;
-    const st = this.staging!;
+    const st = this.staging;
+    if (!st) throw new ProtocolError('unexpected', 'a page packet after the VM resumed');
     const count = st.readUInt32LE(at + 4);
     if (st.readUInt32LE(at) !== PACKET_MAGIC || length !== PACKET_HEADER + count * PAGE_SIZE || count > PACKET_PAGES) {
       throw new ProtocolError('bad-field', `bad page packet at staging offset ${at} (${length} bytes)`);
@@ -109,10 +114,19 @@ export class MigrationSink implements Sink {
   }
   async finish(): Promise<void> {}
 
+  /** Gives the migration's memory and staging ring back to the endpoint (called once, by release()). */
   onRelease: () => void = () => undefined;
 
+  /** The VM resumed: no page packet may come any more; the staging ring goes back (returned). */
+  dropStaging(): Buffer | null {
+    const st = this.staging;
+    this.staging = null;
+    return st;
+  }
+
   release(): void {
-    if (this.ram) this.onRelease();
+    if (this.mode === 'released') return;
+    this.onRelease();
     if (this.diskFd !== null) closeSync(this.diskFd);
     this.diskFd = null;
     // A late chunk of this session is refused (a typed error), never written to buffers now reused.
