@@ -186,7 +186,7 @@ function human(run: RealRun, p: Prediction | null): string {
     ['link probe', `${gbps(m.link_goodput_bps)} goodput, control round trip ${m.control_rtt_s === null ? 'n/a' : formatDuration(m.control_rtt_s)}`],
     ['page path probe', `${gbps(m.page_path_goodput_bps)} of non-zero pages, zero pages found at ${m.zero_scan_bps === null ? 'n/a' : formatRate(m.zero_scan_bps)}, ${m.run_cost_s === null ? 'n/a' : formatDuration(m.run_cost_s)} per scattered page`],
     ['round 0', `${gbps(m.round0_goodput_bps)} of memory`],
-    ['phases', `config ${formatDuration(m.phases.config_s)}, storage copy ${formatDuration(m.phases.storage_copy_s)}, pre-copy ${formatDuration(m.phases.precopy_s)}, blackout ${formatDuration(m.phases.blackout_s)}, handoff+resume ${formatDuration(m.phases.handoff_s)}, clean-up ${formatDuration(m.phases.cleanup_s)}`],
+    ['phases', `config ${formatDuration(m.phases.config_s)}, storage copy ${formatDuration(m.phases.storage_copy_s)}, pre-copy ${formatDuration(m.phases.precopy_s)}, blackout ${formatDuration(m.phases.blackout_s)}, handoff ${formatDuration(m.phases.handoff_s)}, resume ${formatDuration(m.phases.resume_s)}, clean-up ${formatDuration(m.phases.cleanup_s)}`],
     ['verified', r.verified === null ? 'n/a (rolled back)' : r.verified ? `yes (SHA-256 of memory${r.mode === 'shared-nothing' ? ', disk' : ''} and device state equal; checked in ${formatDuration(m.verify_s)}, not counted)` : 'NO'],
   ];
   if (r.outcome === 'rolled_back') pairs.push(['source intact', `memory ${m.source_intact.memory}, disk ${m.source_intact.disk ?? 'n/a'} (replay of the guest's ${m.guest_writes} memory and ${m.disk_writes} disk writes)`]);
