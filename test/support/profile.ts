@@ -20,7 +20,7 @@ export function fakeLink(over: Partial<ProfileLink> = {}): ProfileLink {
     resume_time_s: 0.0005,
     cleanup_time_s: 0.004,
     migrations: [
-      { vm: 'vm-0123456789abcdef', memory_bytes: 64 * 2 ** 20, total_time_s: 0.09, downtime_ms: 4, config_s: 0.011, precopy_s: 0.07, blackout_s: 0.002, handoff_s: 0.0011, resume_s: 0.0015, cleanup_s: 0.005, control_rtt_s: 0.001, round0_goodput_bps: 0.9e9, dest_prepare_s: 0.0015 },
+      { vm: 'vm-0123456789abcdef', memory_bytes: 64 * 2 ** 20, total_time_s: 0.09, downtime_ms: 4, config_s: 0.011, precopy_s: 0.07, blackout_s: 0.002, handoff_s: 0.0011, resume_s: 0.0015, cleanup_s: 0.005, control_rtt_s: 0.001, round0_goodput_bps: 0.9e9, dest_prepare_s: 0.0015, link_goodput_bps: 1.2e9, page_path_goodput_bps: 1e9, zero_scan_bps: 9e9, run_cost_s: 2e-6 },
     ],
     ...over,
   };

@@ -1,10 +1,11 @@
 // Calibrating a host pair for the prediction (`migbench calibrate`, or `migrate`'s quick calibration):
 // per link (channels, rate limit), a few tiny real migrations of an idle guest whose memory is all
-// non-zero, to the same destination the runs will use. The first one's probes (probe.ts: plain link,
-// page path, scattered pages, zero-page reads) give the rates; every one's control round trips and
-// phases give the fixed costs (setup, handoff, resume, clean-up: medians); their round 0 (all memory,
-// the destination's own costs included) against the page-path probe gives the destination's cost per
-// page beyond the probe's. Nothing here is of a run to be predicted.
+// non-zero, to the same destination the runs will use. Each one's probes (probe.ts: plain link, page
+// path, scattered pages, zero-page reads) give the rates (medians over the migrations: each probes in
+// its own moment of a busy host); their control round trips and phases give the fixed costs (setup,
+// handoff, resume, clean-up: medians); their round 0 (all memory, the destination's own costs included)
+// against the page-path probe gives the destination's cost per page beyond the probe's. Nothing here is
+// of a run to be predicted.
 
 import { cpus, hostname, totalmem } from 'node:os';
 import { median } from 'simple-statistics';
@@ -97,7 +98,7 @@ async function calibrateLink(o: CalibrateOptions, link: LinkSpec, probe: number,
   const runs: RealRun[] = [];
   for (let i = 0; i < n; i++) {
     if (o.signal?.aborted) throw new InterruptedError('calibration cancelled (nothing was written)');
-    log(`calibrating ${what}: migration ${i + 1} of ${n} (${formatBytes(memory)} idle guest${i === 0 ? `, after probes of ${formatBytes(probe)}` : ''})`);
+    log(`calibrating ${what}: migration ${i + 1} of ${n} (${formatBytes(memory)} idle guest, after probes of ${formatBytes(probe)})`);
     const run = await migrateReal({
       scenario: resolveScenario({ memory: String(memory), workload: CALIBRATION_WORKLOAD, zeroFraction: '0', seed: String(i + 1) }),
       channels: link.channels,
@@ -109,7 +110,7 @@ async function calibrateLink(o: CalibrateOptions, link: LinkSpec, probe: number,
       ...(o.window !== undefined ? { window: o.window } : {}),
       ...(o.destReserve !== undefined ? { destReserve: o.destReserve } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
-      probeBytes: i === 0 ? probe : 0,
+      probeBytes: probe,
       log: (line) => log(`calibration: ${line}`),
     });
     const r = run.result;
@@ -119,10 +120,15 @@ async function calibrateLink(o: CalibrateOptions, link: LinkSpec, probe: number,
     }
     runs.push(run);
   }
-  const first = runs[0]!.measured;
-  if (first.link_goodput_bps === null) throw new MigbenchError('E_MIGRATION', `calibration of ${what}: the link probe measured nothing`);
-  const pp = first.page_path_goodput_bps;
-  const rate = pp ?? first.link_goodput_bps;
+  // The probes of every migration (each in its own moment of a busy host): their medians.
+  const medianOf = (f: (m: RealRun['measured']) => number | null): number | null => {
+    const xs = runs.map((r) => f(r.measured)).filter((x): x is number => x !== null && x > 0);
+    return xs.length > 0 ? median(xs) : null;
+  };
+  const linkGoodput = medianOf((m) => m.link_goodput_bps);
+  if (linkGoodput === null) throw new MigbenchError('E_MIGRATION', `calibration of ${what}: the link probe measured nothing`);
+  const pp = medianOf((m) => m.page_path_goodput_bps);
+  const rate = pp ?? linkGoodput;
   const configBytes = resolveScenario({}).timing.configBytes;
   const migrations: CalibrationMigration[] = runs.map((run) => {
     const m = run.measured;
@@ -141,6 +147,10 @@ async function calibrateLink(o: CalibrateOptions, link: LinkSpec, probe: number,
       control_rtt_s: m.control_rtt_s ?? 0,
       round0_goodput_bps: m.round0_goodput_bps !== null && m.round0_goodput_bps > 0 ? m.round0_goodput_bps : null,
       dest_prepare_s: m.dest_prepare_s,
+      link_goodput_bps: m.link_goodput_bps,
+      page_path_goodput_bps: m.page_path_goodput_bps,
+      zero_scan_bps: m.zero_scan_bps,
+      run_cost_s: m.run_cost_s,
     };
   });
   const med = (f: (m: CalibrationMigration) => number) => median(migrations.map(f));
@@ -160,10 +170,10 @@ async function calibrateLink(o: CalibrateOptions, link: LinkSpec, probe: number,
     channels: link.channels,
     rate_bps: link.rate,
     probe_bytes: probe,
-    link_goodput_bps: first.link_goodput_bps,
+    link_goodput_bps: linkGoodput,
     page_path_goodput_bps: pp,
-    zero_scan_bps: first.zero_scan_bps,
-    run_cost_s: first.run_cost_s,
+    zero_scan_bps: medianOf((m) => m.zero_scan_bps),
+    run_cost_s: pp === null ? null : median(runs.map((r) => r.measured.run_cost_s).filter((x): x is number => x !== null)),
     control_rtt_s: med((m) => m.control_rtt_s),
     memory_path_goodput_bps: r0.length > 0 ? median(r0) : null,
     dest_page_cost_s: destCost,

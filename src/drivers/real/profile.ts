@@ -34,6 +34,10 @@ const MigrationSchema = z.object({
   control_rtt_s: seconds('control round trip'),
   round0_goodput_bps: rate('round 0 goodput').nullable(),
   dest_prepare_s: seconds('destination prepare').nullable(),
+  link_goodput_bps: rate('link goodput').nullable(),
+  page_path_goodput_bps: rate('page-path goodput').nullable(),
+  zero_scan_bps: rate('zero-page read rate').nullable(),
+  run_cost_s: seconds('run cost').nullable(),
 });
 
 const LinkSchema = z.object({
