@@ -150,7 +150,7 @@ if (hl.length > 0) {
       `  downtime ${down.toFixed(1)} ms (target <= 300 ms): ${mark(down <= 300)}\n` +
       `  total time / (guest size / link goodput) = ${bound.toFixed(2)} (target <= 1.3): ${mark(bound <= 1.3)}; total ${formatDuration(med('measured_total_time_s'))}, goodput ${formatRate(med('link_goodput_bps') / 8)}\n` +
       `  simulator total time: measured / predicted = ${ratio.toFixed(2)}, predicted within ${(Math.abs(1 / ratio - 1) * 100).toFixed(1)}% of the measured (target <= 15%): ${mark(Math.abs(1 / ratio - 1) <= 0.15)}\n` +
-      `  (post-hoc diagnostic, not a prediction: with round 0's own memory goodput, ${formatRate(med('round0_goodput_bps') / 8)}, as the link rate instead of the probe's: measured / predicted = ${med('total_time_ratio_r0').toFixed(2)})\n`,
+      `  (post-hoc diagnostic, not a prediction: with round 0's own memory goodput, ${formatRate(med('round0_goodput_bps') / 8)}, as the link rate instead of the profile's: measured / predicted = ${med('total_time_ratio_r0').toFixed(2)})\n`,
   );
 }
 const unverified = real.filter((r) => r.result.verified !== true).length;
