@@ -1,22 +1,31 @@
 // `npm run bench:real`: real migrations on loopback (512 MiB guest; idle, web, oltp; 1, 2 and 4 channels;
-// the link limited to 1 Gbit/s and unlimited), each beside the simulator's prediction over the link it
-// measured, then the headline case (a 1 GiB web guest, 4 channels, unlimited, 3 runs) checked against the
+// the link limited to 1 Gbit/s and unlimited), each beside the simulator's prediction made before it from
+// one calibration profile (--profile FILE, or every link of the matrix calibrated once at the start and
+// written to the report as profile.json), then the headline case (a 1 GiB web guest, 4 channels, unlimited, 3 runs) checked against the
 // targets. Writes reports/real/<UTC timestamp>/ (runs.csv, rounds.csv, summary.csv, report.html,
 // meta.json, sim-runs.csv, comparison.csv); reports/real/latest points to the newest complete one.
 //
 //   npm run bench:real -- [--memory 512MiB] [--workloads idle,web,oltp] [--channels 1,2,4]
 //                         [--rates 1Gbit/s,none] [--repeats 1] [--headline-repeats 3] [--name NAME]
 //                         [--no-reserve]   (the local destination faults its memory in as data arrives)
+//                         [--profile FILE] (predict from this profile: migbench calibrate --channels 1,2,4
+//                                           --rate 1Gbit/s,none --out FILE; default: calibrate at the start)
+//                         [--calibration-migrations 3] [--seed 1] [--reports DIR]
 //   npm run bench:real -- --quick    (the nightly's short preset: 512 MiB web and oltp, 4 channels,
 //                                     unlimited, then one headline run; explicit flags override it)
 
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../src/bench/paths.js';
-import { COMPARISON_COLUMNS, comparisonRow, planReal, simBenchRun, type RealPlanned } from '../src/bench/real.js';
+import { hostname } from 'node:os';
+import { COMPARISON_COLUMNS, comparisonRow, planLinks, planReal, simBenchRun, type RealPlanned } from '../src/bench/real.js';
 import type { BenchRun } from '../src/bench/runner.js';
 import type { Row } from '../src/bench/columns.js';
 import { migrateReal } from '../src/drivers/real/driver.js';
-import { predict } from '../src/drivers/real/predict.js';
+import { calibrate } from '../src/drivers/real/calibrate.js';
+import { predictBefore, scorePrediction } from '../src/drivers/real/predict.js';
+import { linkLabel, loadProfile, matchProfile, profileJson, type Profile } from '../src/drivers/real/profile.js';
+import { exitCodeFor, MigbenchError } from '../src/errors.js';
+import { CHANNEL_WINDOW, CHUNK_SIZE } from '../src/transport/defaults.js';
 import { benchRunsCsv } from '../src/report/bench-csv.js';
 import { checkReportName, defaultReportName, writeBenchReport } from '../src/report/bench-report.js';
 import { toCsv } from '../src/report/csv.js';
@@ -52,6 +61,37 @@ const headRuns = head.runs.map((r) => ({ ...r, index: r.index + offset, scenario
 const plan = { ...main.plan, scenarios: [...main.plan.scenarios, ...headRuns.map((r) => r.scenario).filter((s, i, a) => a.findIndex((x) => x.key === s.key) === i)], runs: [...main.plan.runs, ...headRuns] };
 plan.totalScenarios = plan.scenarios.length;
 
+// The profile every prediction comes from: given, or calibrated now (each link of the plan, before any run).
+const reserve = !args.includes('--no-reserve');
+const dir = join(root, name);
+const links = planLinks(plan.runs as RealPlanned[]);
+let profile: Profile;
+let profilePath: string;
+let from: 'profile' | 'calibration';
+try {
+  if (args.includes('--profile')) {
+    profilePath = resolve(arg('--profile', ''));
+    profile = loadProfile(profilePath);
+    from = 'profile';
+    const warned = new Set<string>();
+    for (const l of links) {
+      const { warnings } = matchProfile(profile, { to: null, bind: null, destReserve: reserve, chunkBytes: CHUNK_SIZE, windowBytes: CHANNEL_WINDOW, channels: l.channels, rate: l.rate }, profilePath, hostname());
+      for (const w of warnings) if (!warned.has(w)) process.stderr.write(`bench:real: warning: --profile ${profilePath}: ${w}\n`), warned.add(w);
+    }
+  } else {
+    const n = Number(arg('--calibration-migrations', '3'));
+    process.stdout.write(`bench:real: calibrating ${links.length} link(s) first (${links.map((l) => `${l.channels} channel(s) ${linkLabel(l)}`).join('; ')}; ${n} tiny migrations each), not counted in any run\n`);
+    profile = await calibrate({ links, destReserve: reserve, migrations: n, log: (line) => void (line.startsWith('calibrating') && process.stderr.write(`bench:real: ${line}\n`)) });
+    profilePath = join(dir, 'profile.json');
+    writeFileAtomic(profilePath, profileJson(profile));
+    from = 'calibration';
+  }
+} catch (e) {
+  process.stderr.write(`bench:real: ${(e as Error).message}\n`);
+  process.exit(e instanceof MigbenchError ? exitCodeFor(e) : 1);
+}
+process.stdout.write(`bench:real: every prediction from ${from === 'profile' ? 'profile' : 'the calibration written to'} ${profilePath} (made ${profile.created_at}), before its run\n`);
+
 let stop = false;
 process.on('SIGINT', () => {
   if (stop) process.exit(130);
@@ -64,26 +104,28 @@ const sims: BenchRun[] = [];
 const comparison: Row[] = [];
 const t0 = performance.now();
 const startedAt = new Date();
-process.stdout.write(`bench:real: ${plan.runs.length} real migrations on loopback (${matrix.workloads.join(', ')} x ${matrix.channels.join('/')} channels x ${matrix.rates.map((r) => (r === null ? 'unlimited' : formatRate(r))).join(', ')}; then ${headlineRepeats} x 1 GiB web), each beside the simulator fed the measured page path\n\n`);
+process.stdout.write(`bench:real: ${plan.runs.length} real migrations on loopback (${matrix.workloads.join(', ')} x ${matrix.channels.join('/')} channels x ${matrix.rates.map((r) => (r === null ? 'unlimited' : formatRate(r))).join(', ')}; then ${headlineRepeats} x 1 GiB web), each beside the simulator's prediction made before it from the profile\n\n`);
 const header = `${'run'.padEnd(52)} ${'total s'.padStart(8)} ${'sim s'.padStart(7)} ${'ratio'.padStart(6)} ${'down ms'.padStart(8)} ${'sim ms'.padStart(7)} ${'ratio'.padStart(6)}  rounds  link probe  page path   verified\n`;
 process.stdout.write(header);
 for (const p of plan.runs as RealPlanned[]) {
   if (stop) break;
   const input = { ...p.scenario.input, seed: String(p.seed) };
   const scenario = resolveScenario(input);
+  const link = profile.links.find((l) => l.channels === p.channels && l.rate_bps === p.rate)!;
+  const planned = predictBefore(input, { profile, link, from, path: profilePath });
   const t = performance.now();
-  const run = await migrateReal({ scenario, channels: p.channels, destReserve: !args.includes('--no-reserve'), ...(p.rate !== null ? { rate: p.rate } : {}), probeBytes: p.rate === null ? 256 * 2 ** 20 : Math.min(256 * 2 ** 20, Math.round(p.rate * 1.5)) });
+  const run = await migrateReal({ scenario, channels: p.channels, destReserve: reserve, ...(p.rate !== null ? { rate: p.rate } : {}), probeBytes: p.rate === null ? 256 * 2 ** 20 : Math.min(256 * 2 ** 20, Math.round(p.rate * 1.5)) });
   const wallMs = performance.now() - t;
-  const pred = predict(input, run);
+  const pred = planned ? scorePrediction(input, planned, run, link) : null;
   real.push({ planned: p, result: run.result, wallMs });
-  if (pred) sims.push(simBenchRun(p, pred.record));
-  const row = comparisonRow(p, run, pred?.prediction ?? null);
+  if (planned) sims.push(simBenchRun(p, planned.record));
+  const row = comparisonRow(p, run, pred);
   comparison.push(row);
   const f = (x: unknown, d: number) => (typeof x === 'number' ? x.toFixed(d) : 'n/a');
   process.stdout.write(
     `${p.runId.padEnd(52)} ${f(row['measured_total_time_s'], 3).padStart(8)} ${f(row['predicted_total_time_s'], 3).padStart(7)} ${f(row['total_time_ratio'], 2).padStart(6)} ` +
       `${f(row['measured_downtime_ms'], 1).padStart(8)} ${f(row['predicted_downtime_ms'], 1).padStart(7)} ${f(row['downtime_ratio'], 2).padStart(6)}  ` +
-      `${String(run.result.precopy_rounds).padStart(2)}/${String(pred?.prediction.sim.precopy_rounds ?? '?').padEnd(3)} ${(run.measured.link_goodput_bps ? formatRate(run.measured.link_goodput_bps) : 'n/a').padEnd(11)} ${(run.measured.page_path_goodput_bps ? formatRate(run.measured.page_path_goodput_bps) : 'n/a').padEnd(11)} ${run.result.verified}\n`,
+      `${String(run.result.precopy_rounds).padStart(2)}/${String(pred?.sim.precopy_rounds ?? '?').padEnd(3)} ${(run.measured.link_goodput_bps ? formatRate(run.measured.link_goodput_bps) : 'n/a').padEnd(11)} ${(run.measured.page_path_goodput_bps ? formatRate(run.measured.page_path_goodput_bps) : 'n/a').padEnd(11)} ${run.result.verified}\n`,
   );
 }
 
@@ -108,7 +150,7 @@ if (hl.length > 0) {
       `  downtime ${down.toFixed(1)} ms (target <= 300 ms): ${mark(down <= 300)}\n` +
       `  total time / (guest size / link goodput) = ${bound.toFixed(2)} (target <= 1.3): ${mark(bound <= 1.3)}; total ${formatDuration(med('measured_total_time_s'))}, goodput ${formatRate(med('link_goodput_bps') / 8)}\n` +
       `  simulator total time: measured / predicted = ${ratio.toFixed(2)}, predicted within ${(Math.abs(1 / ratio - 1) * 100).toFixed(1)}% of the measured (target <= 15%): ${mark(Math.abs(1 / ratio - 1) <= 0.15)}\n` +
-      `  (diagnostic: with round 0's own memory goodput, ${formatRate(med('round0_goodput_bps') / 8)}, as the link rate instead of the probe's: measured / predicted = ${med('total_time_ratio_r0').toFixed(2)})\n`,
+      `  (post-hoc diagnostic, not a prediction: with round 0's own memory goodput, ${formatRate(med('round0_goodput_bps') / 8)}, as the link rate instead of the profile's: measured / predicted = ${med('total_time_ratio_r0').toFixed(2)})\n`,
   );
 }
 const unverified = real.filter((r) => r.result.verified !== true).length;
@@ -118,7 +160,7 @@ const limited = comparison.filter((r) => r['rate_limit_bps'] !== null);
 const unlimited = comparison.filter((r) => r['rate_limit_bps'] === null);
 process.stdout.write(
   `\nsimulator total time within 15% of the measured: ${within(limited, 'total_time_ratio')} of ${limited.length} rate-limited runs, ${within(unlimited, 'total_time_ratio')} of ${unlimited.length} unlimited ones` +
-    ` (with round 0's goodput as the rate: ${within(limited, 'total_time_ratio_r0')} and ${within(unlimited, 'total_time_ratio_r0')}); ${r0.length} compared\n`,
+    ` (post hoc, with round 0's goodput as the rate: ${within(limited, 'total_time_ratio_r0')} and ${within(unlimited, 'total_time_ratio_r0')}); ${r0.length} compared\n`,
 );
-process.stdout.write(`\n${real.length} runs (${unverified === 0 ? 'all verified' : `${unverified} NOT verified`}) in ${outcome.wallS.toFixed(1)} s; reports in ${written.dir}/ (runs.csv, sim-runs.csv, comparison.csv, ...)\n`);
+process.stdout.write(`\n${real.length} runs (${unverified === 0 ? 'all verified' : `${unverified} NOT verified`}) in ${outcome.wallS.toFixed(1)} s; reports in ${written.dir}/ (runs.csv, sim-runs.csv, comparison.csv, ...); predictions from ${profilePath}\n`);
 if (unverified > 0 || stop) process.exitCode = stop ? 130 : 1;

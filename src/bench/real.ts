@@ -1,5 +1,6 @@
 // `npm run bench:real`: a small matrix of real migrations on loopback (workloads x channel counts x link
-// rates), each beside the simulator's prediction for the same scenario over the link it measured. The
+// rates), each beside the simulator's prediction for the same scenario, made before the run from one
+// calibration profile (`--profile FILE`, or a calibration of every link at the start). The
 // runs are planned like a matrix bench (scenario keys, run ids, seeds) so the report folder has the same
 // runs.csv / rounds.csv / summary.csv / report.html / meta.json, plus sim-runs.csv (the predictions, same
 // columns) and comparison.csv (measured against predicted, side by side).
@@ -9,6 +10,7 @@ import type { MigrationResult } from '../result.js';
 import type { ScenarioInput } from '../scenario.js';
 import type { Prediction } from '../drivers/real/predict.js';
 import type { RealRun } from '../drivers/real/options.js';
+import type { LinkSpec } from '../drivers/real/profile.js';
 import { formatBytes } from '../units/index.js';
 import type { Matrix } from './matrix.js';
 import type { Plan, PlannedRun, PlannedScenario } from './plan.js';
@@ -95,6 +97,11 @@ export const COMPARISON_COLUMNS = [
   'predicted_precopy_rounds',
   'total_vs_goodput_bound',
   'verified',
+  'prediction_from',
+  'profile',
+  'profile_created_at',
+  'sim_link_rate_bps',
+  'sim_rtt_s',
 ] as const;
 
 /** One comparison.csv row: the real run beside its prediction (ratios are measured / predicted). */
@@ -124,13 +131,25 @@ export function comparisonRow(p: RealPlanned, run: RealRun, pred: Prediction | n
     measured_downtime_ms: r.downtime_ms,
     predicted_downtime_ms: pred?.sim.downtime_ms ?? null,
     downtime_ratio: pred?.ratio.downtime ?? null,
-    predicted_total_time_r0_s: pred?.with_round0_rate?.total_time_s ?? null,
-    total_time_ratio_r0: pred?.with_round0_rate?.total_time_ratio ?? null,
+    predicted_total_time_r0_s: pred?.post_hoc.with_round0_rate?.total_time_s ?? null,
+    total_time_ratio_r0: pred?.post_hoc.with_round0_rate?.total_time_ratio ?? null,
     measured_precopy_rounds: r.precopy_rounds,
     predicted_precopy_rounds: pred?.sim.precopy_rounds ?? null,
     total_vs_goodput_bound: m.link_goodput_bps ? r.total_time_s / (r.memory_bytes / m.link_goodput_bps) : null,
     verified: r.verified ?? null,
+    prediction_from: pred?.inputs.from ?? null,
+    profile: pred?.inputs.profile ?? null,
+    profile_created_at: pred?.inputs.profile_created_at ?? null,
+    sim_link_rate_bps: pred ? pred.inputs.link_rate_bps * 8 : null,
+    sim_rtt_s: pred?.inputs.rtt_s ?? null,
   };
+}
+
+/** The links (channels, rate limit) a plan's runs use, each once, in the plan's order: what its profile must calibrate. */
+export function planLinks(runs: readonly RealPlanned[]): LinkSpec[] {
+  const out: LinkSpec[] = [];
+  for (const r of runs) if (!out.some((l) => l.channels === r.channels && l.rate === r.rate)) out.push({ channels: r.channels, rate: r.rate });
+  return out;
 }
 
 /** The sim record of a prediction as a bench run (sim-runs.csv), keyed like the real run. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { COMPARISON_COLUMNS, planReal } from '../../src/bench/real.js';
+import { COMPARISON_COLUMNS, planLinks, planReal } from '../../src/bench/real.js';
 
 describe('bench:real plan', () => {
   it('expands workloads x channels x rates x repeats with stable keys, distinct seeds and repeat-major order', () => {
@@ -13,6 +13,11 @@ describe('bench:real plan', () => {
     expect(new Set(runs.map((r) => r.seed)).size).toBe(36);
     expect(new Set(runs.map((r) => r.index)).size).toBe(36);
     expect(runs.find((r) => r.runId.includes('loopback-4ch-1gbit/smb/oltp'))).toMatchObject({ channels: 4, rate: 125e6 });
+  });
+
+  it("lists the plan's links once each, in order: what its profile must calibrate", () => {
+    const { runs } = planReal({ memory: 512 * 2 ** 20, workloads: ['idle', 'web'], channels: [1, 4], rates: [125e6, null], repeats: 2, seed: 1 });
+    expect(planLinks(runs)).toEqual([{ channels: 1, rate: 125e6 }, { channels: 1, rate: null }, { channels: 4, rate: 125e6 }, { channels: 4, rate: null }]);
   });
 
   it('documents every comparison.csv column with a unit in docs/csv.md', () => {

@@ -20,16 +20,20 @@ const temp = () => {
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => startCli(args, { env });
 
 describe('migbench migrate', () => {
-  it('moves a guest on loopback and prints the result record with the measurements and the prediction (exit 0)', async () => {
+  it('moves a guest on loopback and prints the result record with the measurements and the prediction, made before the run by a calibration (exit 0)', async () => {
     const { code, stdout, stderr } = await cli(['migrate', '--memory', '64MiB', '--workload', 'web', '--channels', '2', '--probe', '16MiB', '--json']).done;
     expect(code, stderr).toBe(0);
     const r = JSON.parse(stdout);
     expect(r).toMatchObject({ engine: 'real', outcome: 'completed', verified: true, memory_verified: true, memory_bytes: 64 * 2 ** 20 });
     expect(r.real.link_goodput_bps).toBeGreaterThan(0);
-    // the page path and zero-page reads were probed, and the prediction runs on them
+    // the run's own probes are reported...
     expect(r.real.page_path_goodput_bps).toBeGreaterThan(0);
     expect(r.real.zero_scan_bps).toBeGreaterThan(0);
-    expect(r.prediction.inputs).toMatchObject({ link_rate_from: 'page-path probe', link_rate_bps: r.real.page_path_goodput_bps, zero_scan_bps: r.real.zero_scan_bps, stream_cap_bps: r.real.page_path_goodput_bps });
+    // ...but the prediction comes from the calibration made before it (its own probes, another figure)
+    expect(r.prediction.inputs).toMatchObject({ from: 'calibration', profile: null, link_rate_from: 'page-path probe' });
+    expect(r.prediction.inputs.link_rate_bps).toBeGreaterThan(0);
+    expect(r.prediction.inputs.link_rate_bps).not.toBe(r.real.page_path_goodput_bps);
+    expect(r.prediction.post_hoc.run_probe_over_profile.page_path_goodput).toBeCloseTo(r.real.page_path_goodput_bps / r.prediction.inputs.link_rate_bps, 9);
     expect(r.real.hashes.dest_ram).toBe(r.real.hashes.source_ram);
     expect(r.prediction.sim.total_time_s).toBeGreaterThan(0);
     expect(r.prediction.ratio.total_time).toBeCloseTo(r.total_time_s / r.prediction.sim.total_time_s, 6);
@@ -77,7 +81,7 @@ describe('migbench migrate', () => {
 
   it('Ctrl-C while probing stops before anything moves (exit 130)', async () => {
     const tmp = temp();
-    const run = cli(['migrate', '--memory', '64MiB', '--workload', 'web', '--channels', '2', '--rate', '20Mbit/s', '--probe', '64MiB'], { TMPDIR: tmp });
+    const run = cli(['migrate', '--memory', '64MiB', '--workload', 'web', '--channels', '2', '--rate', '20Mbit/s', '--probe', '64MiB', '--no-predict'], { TMPDIR: tmp });
     for (let i = 0; i < 600 && !/probing the link/.test(run.stderr()) && run.child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
     expect(run.stderr()).toMatch(/probing the link to 127\.0\.0\.1:\d+ with 64 MiB/);
     run.child.kill('SIGINT');

@@ -14,6 +14,7 @@ export const COMMANDS: Record<string, () => Promise<Register>> = {
   send: async () => (await import('./send.js')).registerSend,
   migrate: async () => (await import('./migrate.js')).registerMigrate,
   'migrate-receiver': async () => (await import('./migrate-receiver.js')).registerMigrateReceiver,
+  calibrate: async () => (await import('./calibrate.js')).registerCalibrate,
   evacuate: async () => (await import('./evacuate.js')).registerEvacuate,
 };
 

@@ -5,21 +5,20 @@
 
 import type { Command } from 'commander';
 import { migrateReal } from '../../drivers/real/driver.js';
-import type { RealRun } from '../../drivers/real/options.js';
-import { predict, type Prediction } from '../../drivers/real/predict.js';
+import { checkRealScenario, type RealRun } from '../../drivers/real/options.js';
+import { scorePrediction, type Prediction } from '../../drivers/real/predict.js';
 import { InputError, InterruptedError, MigbenchError } from '../../errors.js';
 import { onInterrupt } from '../interrupt.js';
 import type { Cause } from '../../migration/events.js';
 import { resolveScenario, type OptionKey } from '../../scenario.js';
-import { parseAddresses, parseEndpoints } from '../../transport/tcp/address.js';
-import { KEY_ENV, loadKey } from '../../transport/tcp/auth.js';
 import { formatBytes, formatDuration, formatRate } from '../../units/index.js';
 import { keyValues } from '../../report/table.js';
 import { intFlag, rateFlag, sizeFlag } from '../flags.js';
 import type { Io } from '../io.js';
 import { addScenarioOptions, scenarioInputFrom } from '../options.js';
+import { planPrediction, type Planned } from '../prediction.js';
+import { addTargetOptions, targetFrom, type TargetFlags } from '../real-target.js';
 import { formatResult } from './simulate.js';
-import { MAX_DATA_PAYLOAD } from '../../transport/defaults.js';
 
 /** The scenario options that mean something to the real engine. */
 export const REAL_OPTION_KEYS: readonly OptionKey[] = [
@@ -56,19 +55,14 @@ export const REAL_OPTION_KEYS: readonly OptionKey[] = [
   'stallTime',
 ];
 
-interface Flags {
+interface Flags extends TargetFlags {
   channels: string;
   rate?: string;
-  to?: string;
-  keyFile?: string;
-  bind?: string;
   destDir?: string;
   sourceDir?: string;
   probe: string;
-  chunk: string;
-  window: string;
+  profile?: string;
   predict: boolean;
-  reserve: boolean;
   json?: boolean;
   quiet?: boolean;
   [k: string]: unknown;
@@ -92,18 +86,14 @@ export function registerMigrate(program: Command, io: Io): void {
     .description('migrate a running guest for real (memory, device state and with shared-nothing a disk image) over striped TCP channels, verified byte for byte')
     .option('--channels <n>', 'channels in total, spread over the --to addresses', '4')
     .option('--rate <rate>', 'payload rate of the whole link, e.g. 1Gbit/s (token buckets shared by the channels); default unlimited')
-    .option('--to <addrs>', 'destination ADDR:PORT[,...] running `migbench migrate-receiver` (default: one started on loopback)')
-    .option('--key-file <file>', `pre-shared key file for --to (or the ${KEY_ENV} environment variable)`)
-    .option('--bind <addrs>', 'local address per --to address (or one for all)')
     .option('--dest-dir <dir>', "local receiver: keep the destination's files here (default: a temporary directory)")
     .option('--source-dir <dir>', 'where the source disk image is created (default: a temporary directory)')
-    .option('--probe <size>', 'bytes of the link and page-path probes before the migration (0: none; then no prediction)', '256MiB')
-    .option('--chunk <size>', 'transport chunk size', '1MiB')
-    .option('--window <size>', 'unacknowledged bytes per channel', '8MiB')
-    .option('--no-predict', 'do not simulate the same scenario with the measured link')
-    .option('--no-reserve', "local receiver: do not reserve the guest's memory (zeroed, faulted in) before the migration")
+    .option('--profile <file>', 'predict from this calibration profile (migbench calibrate --out FILE); default: calibrate first (probes and one tiny migration, not counted)')
+    .option('--probe <size>', "bytes of the probes: the quick calibration's (without --profile) and this run's own (reported, not used by the prediction); 0: none", '256MiB')
+    .option('--no-predict', 'no calibration and no prediction')
     .option('--quiet', 'no progress lines on stderr')
     .option('--json', 'print one JSON object: the result record, plus `real` (measurements) and `prediction`');
+  addTargetOptions(cmd);
   addScenarioOptions(cmd, REAL_OPTION_KEYS);
   cmd.action(async (o: Flags) => {
     const input = scenarioInputFrom(o, REAL_OPTION_KEYS);
@@ -111,38 +101,60 @@ export function registerMigrate(program: Command, io: Io): void {
     if (input.mode === 'shared-nothing' && input.disk === undefined) throw new InputError({ source: '--disk', expected: 'a disk size for --mode shared-nothing (the real engine creates the image), such as 2GiB' });
     const scenario = resolveScenario(input);
     const channels = intFlag('--channels', o.channels, 1, 32);
-    const to = o.to !== undefined ? parseEndpoints(o.to, '--to') : undefined;
-    const key = loadKey({ ...(o.keyFile !== undefined ? { keyFile: o.keyFile } : {}), env: process.env });
-    if (to && !key) throw new InputError({ source: '--key-file', expected: `a pre-shared key file (or ${KEY_ENV}) to reach --to` });
-    const bind = o.bind !== undefined ? parseAddresses(o.bind, '--bind') : undefined;
-    if (bind && bind.length > 1 && bind.length !== (to?.length ?? 1)) throw new InputError({ source: '--bind', expected: 'one address, or one per --to address', got: o.bind });
-    const chunkSize = sizeFlag('--chunk', o.chunk, 4096);
-    if (chunkSize > MAX_DATA_PAYLOAD) throw new InputError({ source: '--chunk', expected: `at most ${formatBytes(MAX_DATA_PAYLOAD)} (the receiver's frame limit)`, got: o.chunk });
+    const rate = o.rate !== undefined ? rateFlag('--rate', o.rate) : null;
+    const target = targetFrom(o);
+    const probeBytes = sizeFlag('--probe', o.probe, 0);
+    // The engine's own checks, before any calibration.
+    checkRealScenario({ scenario, channels, ...(target.to ? { to: target.to } : {}) });
+    const log = (line: string) => {
+      if (!o.quiet && !o.json) io.err(`migbench migrate: ${line}\n`);
+    };
     // Ctrl-C (or SIGTERM) cancels: a rollback up to the blackout, like a fault. A second one quits at once.
     const interrupt = onInterrupt(
       io,
       (sig) => (o.quiet ? '' : `migbench migrate: ${sig}: cancelling the migration (Ctrl-C again to kill)\n`),
       'migbench migrate: interrupted again; quitting at once (the run\'s temporary directory may remain)\n',
     );
-    const run = await migrateReal({
-      signal: interrupt.signal,
-      scenario,
-      channels,
-      ...(o.rate !== undefined ? { rate: rateFlag('--rate', o.rate) } : {}),
-      ...(to ? { to } : {}),
-      ...(key ? { key } : {}),
-      ...(bind ? { bind } : {}),
-      ...(o.destDir !== undefined ? { destDir: o.destDir } : {}),
-      ...(o.sourceDir !== undefined ? { sourceDir: o.sourceDir } : {}),
-      probeBytes: sizeFlag('--probe', o.probe, 0),
-      destReserve: o.reserve,
-      chunkSize,
-      window: sizeFlag('--window', o.window, 65536),
-      log: (line) => {
-        if (!o.quiet && !o.json) io.err(`migbench migrate: ${line}\n`);
-      },
-    }).finally(() => interrupt.dispose());
-    const prediction = o.predict ? (predict(input, run)?.prediction ?? null) : null;
+    let planned: Planned | null = null;
+    let run: RealRun;
+    try {
+      // The prediction first: from the profile, or a calibration now; nothing of the run goes into it.
+      if (o.predict) {
+        planned = await planPrediction({
+          input,
+          faults: scenario.faults.length > 0,
+          ...(o.profile !== undefined ? { profile: o.profile } : {}),
+          target,
+          channels,
+          rate,
+          probeBytes,
+          signal: interrupt.signal,
+          log,
+          warn: (line) => {
+            if (!o.quiet) io.err(`migbench migrate: warning: ${line}\n`);
+          },
+        });
+      }
+      run = await migrateReal({
+        signal: interrupt.signal,
+        scenario,
+        channels,
+        ...(rate !== null ? { rate } : {}),
+        ...(target.to ? { to: target.to } : {}),
+        ...(target.key ? { key: target.key } : {}),
+        ...(target.bind ? { bind: target.bind } : {}),
+        ...(o.destDir !== undefined ? { destDir: o.destDir } : {}),
+        ...(o.sourceDir !== undefined ? { sourceDir: o.sourceDir } : {}),
+        probeBytes,
+        destReserve: target.destReserve,
+        chunkSize: target.chunkSize,
+        window: target.window,
+        log,
+      });
+    } finally {
+      interrupt.dispose();
+    }
+    const prediction = planned ? scorePrediction(input, planned.planned, run, planned.link) : null;
     if (o.json) io.out(`${JSON.stringify({ ...run.result, real: run.measured, prediction })}\n`);
     else io.out(human(run, prediction));
     const failure = verdict(run);
@@ -174,14 +186,18 @@ function human(run: RealRun, p: Prediction | null): string {
     ['link probe', `${gbps(m.link_goodput_bps)} goodput, control round trip ${m.control_rtt_s === null ? 'n/a' : formatDuration(m.control_rtt_s)}`],
     ['page path probe', `${gbps(m.page_path_goodput_bps)} of non-zero pages, zero pages found at ${m.zero_scan_bps === null ? 'n/a' : formatRate(m.zero_scan_bps)}, ${m.run_cost_s === null ? 'n/a' : formatDuration(m.run_cost_s)} per scattered page`],
     ['round 0', `${gbps(m.round0_goodput_bps)} of memory`],
-    ['phases', `config ${formatDuration(m.phases.config_s)}, storage copy ${formatDuration(m.phases.storage_copy_s)}, pre-copy ${formatDuration(m.phases.precopy_s)}, blackout ${formatDuration(m.phases.blackout_s)}, handoff+resume ${formatDuration(m.phases.handoff_s)}, clean-up ${formatDuration(m.phases.cleanup_s)}`],
+    ['phases', `config ${formatDuration(m.phases.config_s)}, storage copy ${formatDuration(m.phases.storage_copy_s)}, pre-copy ${formatDuration(m.phases.precopy_s)}, blackout ${formatDuration(m.phases.blackout_s)}, handoff ${formatDuration(m.phases.handoff_s)}, resume ${formatDuration(m.phases.resume_s)}, clean-up ${formatDuration(m.phases.cleanup_s)}`],
     ['verified', r.verified === null ? 'n/a (rolled back)' : r.verified ? `yes (SHA-256 of memory${r.mode === 'shared-nothing' ? ', disk' : ''} and device state equal; checked in ${formatDuration(m.verify_s)}, not counted)` : 'NO'],
   ];
   if (r.outcome === 'rolled_back') pairs.push(['source intact', `memory ${m.source_intact.memory}, disk ${m.source_intact.disk ?? 'n/a'} (replay of the guest's ${m.guest_writes} memory and ${m.disk_writes} disk writes)`]);
   if (m.channels_failed.length > 0) pairs.push(['channels failed', `${m.channels_failed.join('; ')} (${formatBytes(m.bytes_resent)} re-sent)`]);
   if (p) {
-    pairs.push(['simulator', `total ${formatDuration(p.sim.total_time_s)} (measured/predicted ${p.ratio.total_time.toFixed(2)}), downtime ${formatDuration(p.sim.downtime_ms / 1000)}${p.ratio.downtime === null ? '' : ` (${p.ratio.downtime.toFixed(2)})`}, ${p.sim.precopy_rounds} round(s)`]);
-    for (const n of p.notes) pairs.push(['', n]);
+    const i = p.inputs;
+    const ratio = (x: number | null) => (x === null ? 'n/a' : x.toFixed(2));
+    pairs.push(['prediction', `made before the migration from ${i.from === 'profile' ? `profile ${i.profile} (calibrated ${i.profile_created_at})` : 'a calibration just before it (not counted in the migration)'}: ${formatRate(i.link_rate_bps)} (${i.link_rate_from}), round trip ${formatDuration(i.rtt_s)}, setup ${formatDuration(i.setup_time_s)}, clean-up ${formatDuration(i.cleanup_time_s)}`]);
+    pairs.push(['predicted', `total ${formatDuration(p.sim.total_time_s)}, downtime ${formatDuration(p.sim.downtime_ms / 1000)}, ${p.sim.precopy_rounds} round(s)`]);
+    pairs.push(['measured/predicted', `total ${formatDuration(r.total_time_s)} / ${formatDuration(p.sim.total_time_s)} = ${ratio(p.ratio.total_time)}, downtime ${formatDuration(r.downtime_ms / 1000)} / ${formatDuration(p.sim.downtime_ms / 1000)} = ${ratio(p.ratio.downtime)}`]);
+    for (const n of [...p.notes, ...p.warnings.map((w) => `warning: ${w}`)]) pairs.push(['', n]);
   }
   return formatResult(r) + '\n' + keyValues(pairs);
 }

@@ -35,7 +35,7 @@ export class RealContext {
     this.chunkSize = o.chunkSize ?? CHUNK_SIZE;
     this.window = o.window ?? CHANNEL_WINDOW;
     this.log = o.log ?? (() => undefined);
-    this.measured = emptyMeasured(this.channels, o.rate ?? null);
+    this.measured = emptyMeasured(this.vm, this.channels, o.rate ?? null);
   }
 
   get ramBytes(): number {
@@ -77,8 +77,9 @@ export function isTransportError(e: unknown): e is MigbenchError {
   return e instanceof MigbenchError && ['E_TRANSPORT', 'E_PROTOCOL', 'E_AUTH'].includes(e.code);
 }
 
-function emptyMeasured(channels: number, rate: number | null): RealMeasured {
+function emptyMeasured(vm: string, channels: number, rate: number | null): RealMeasured {
   return {
+    vm,
     channels,
     rate_bps: rate,
     targets: [],

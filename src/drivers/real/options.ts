@@ -71,6 +71,8 @@ export interface PhaseTimes {
 
 /** Measurements beside the result record (migrate --json prints them as `real`). */
 export interface RealMeasured {
+  /** The migrated VM's name at the destination (its files are `<vm>.vmcx`, `<vm>-disk0.img` there). */
+  vm: string;
   channels: number;
   rate_bps: number | null;
   targets: string[];

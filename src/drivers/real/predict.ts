@@ -1,109 +1,187 @@
-// The simulator beside a real run: the same scenario simulated over one link of the goodput the real
-// engine's page path reached in its probe before the migration (`--link-rate`; unlimited, also the
-// stream's cap; no compression model), with the zero-page read rate it probed (`--zero-scan-rate`) and
-// the round trip and fixed costs it measured during the migration (setup, handoff, resume, clean-up)
-// instead of the Hyper-V defaults. What is then *predicted* is everything else: the pre-copy rounds and their
-// durations, the blackout, the downtime and the total time. Ratios are measured / predicted.
+// The simulator's prediction of a real run, made BEFORE the migration from a calibration profile of the
+// host pair (profile.ts; `migbench calibrate`, or the quick calibration `migrate` makes first), never
+// from a figure of the run it predicts. The same scenario is simulated over one link of the page path's
+// goodput (`--link-rate`; unlimited, also the stream's cap; no compression model), with the calibrated
+// zero-page read rate, cost of a scattered page, control round trip and fixed costs (setup, handoff,
+// resume, clean-up) instead of the Hyper-V defaults. What is *predicted* is everything else: the rounds,
+// the blackout, the downtime and the total time. After the run, ratios are measured / predicted; figures
+// of the run itself (round 0's goodput, its own probes) appear only as a labelled post-hoc diagnostic.
 
 import { simulate } from '../sim/index.js';
+import { InputError } from '../../errors.js';
 import { resolveScenario, type ScenarioInput } from '../../scenario.js';
 import type { MigrationResult } from '../../result.js';
+import { PAGE_SIZE } from '../../units/index.js';
 import type { RealRun } from './options.js';
+import { linkLabel, profileLink, type LinkSpec, type Profile, type ProfileLink } from './profile.js';
 
-export interface Prediction {
-  /** Inputs taken from the real run's measurements. */
-  inputs: { link_rate_bps: number; link_rate_from: 'page-path probe' | 'link probe'; zero_scan_bps: number | null; run_cost_s: number | null; stream_cap_bps: number | null; rtt_s: number; setup_time_s: number; handoff_time_s: number; resume_time_s: number; cleanup_time_s: number };
-  sim: { total_time_s: number; downtime_ms: number; precopy_rounds: number; memory_bytes_sent: number; converged: boolean; storage_copy_time_s: number };
+/** The simulator's inputs taken from a calibrated link. */
+export interface LinkInputs {
+  link_rate_bps: number;
+  link_rate_from: 'page-path probe' | 'link probe';
+  /** Seconds per page the destination adds beyond the probe's page path (first-touch faults), in link_rate_bps; null: none known. */
+  dest_page_cost_s: number | null;
+  zero_scan_bps: number | null;
+  run_cost_s: number | null;
+  stream_cap_bps: number | null;
+  rtt_s: number;
+  setup_time_s: number;
+  handoff_time_s: number;
+  resume_time_s: number;
+  cleanup_time_s: number;
+}
+
+export interface PredictionInputs extends LinkInputs {
+  /** `profile`: a profile file (`profile` is its path); `calibration`: calibrated just before this run. */
+  from: 'profile' | 'calibration';
+  profile: string | null;
+  profile_created_at: string;
+}
+
+export interface PredictedFigures {
+  total_time_s: number;
+  downtime_ms: number;
+  precopy_rounds: number;
+  memory_bytes_sent: number;
+  converged: boolean;
+  storage_copy_time_s: number;
+}
+
+/** The prediction, before the migration. */
+export interface PlannedPrediction {
+  inputs: PredictionInputs;
+  sim: PredictedFigures;
+  record: MigrationResult & { verified: boolean | null };
+  notes: string[];
+  /** How the profile differs from the run (calibrate again if they matter). */
+  warnings: string[];
+}
+
+/** The prediction beside the run it predicted. */
+export interface Prediction extends Omit<PlannedPrediction, 'record'> {
   /** measured / predicted */
   ratio: { total_time: number; downtime: number | null };
   /**
-   * Diagnostic, not a prediction: the same simulation with round 0's own measured memory goodput as the
-   * link rate (what the migration's data path achieved, page copies, zero-page reads and destination page
-   * faults included; so no zero-scan rate or stream cap). Its ratio tells the model's error apart from the probe's link rate being the wrong input.
+   * Diagnostics from the run itself, after it: NOT the prediction, nothing of them fed it. The same
+   * simulation at round 0's own measured memory goodput (null when not measured), and this run's own
+   * probes over the profile's (how far the path drifted since the calibration).
    */
-  with_round0_rate: { link_rate_bps: number; total_time_s: number; downtime_ms: number; total_time_ratio: number } | null;
-  notes: string[];
+  post_hoc: {
+    with_round0_rate: { link_rate_bps: number; total_time_s: number; downtime_ms: number; total_time_ratio: number } | null;
+    run_probe_over_profile: { link_goodput: number | null; page_path_goodput: number | null };
+  };
 }
 
-/** Scenario options of the prediction (null when the run measured no link goodput). */
-export function predictionInput(input: ScenarioInput, run: RealRun): { input: ScenarioInput; inputs: Prediction['inputs'] } | null {
-  const ms = run.measured;
-  const r = run.result;
-  if (ms.link_goodput_bps === null || ms.control_rtt_s === null) return null;
-  const rtt = ms.control_rtt_s;
-  // The page path's goodput when it was probed: on a fast link the CPU sets the pace of the rounds, and
-  // the plain link probe (one buffer sent again and again) over-states what pages can cross.
-  const fromPages = ms.page_path_goodput_bps !== null && ms.page_path_goodput_bps > 0;
-  const rate = fromPages ? ms.page_path_goodput_bps! : ms.link_goodput_bps;
-  const configBytes = resolveScenario(input).timing.configBytes;
-  const handoff = r.handoff_ms / 1000;
-  const inputs = {
+/** The simulator's inputs from one calibrated link of a profile. */
+export function linkInputs(l: ProfileLink): LinkInputs {
+  const fromPages = l.page_path_goodput_bps !== null;
+  const probed = fromPages ? l.page_path_goodput_bps! : l.link_goodput_bps;
+  // The destination's cost per page (first-touch faults where its memory is not reserved), which the
+  // probe's pre-touched ring does not pay, lowers the page path's rate; the wire of a rate-limited link
+  // hides it (there the link probe's goodput is the rate).
+  const destCost = fromPages ? l.dest_page_cost_s : null;
+  const rate = destCost ? PAGE_SIZE / (PAGE_SIZE / probed + destCost) : probed;
+  return {
     link_rate_bps: rate,
-    link_rate_from: fromPages ? ('page-path probe' as const) : ('link probe' as const),
-    zero_scan_bps: ms.zero_scan_bps,
-    run_cost_s: ms.run_cost_s,
+    link_rate_from: fromPages ? 'page-path probe' : 'link probe',
+    dest_page_cost_s: destCost,
+    zero_scan_bps: l.zero_scan_bps,
+    run_cost_s: l.run_cost_s,
     // Unlimited, the page path's rate is what the sending thread can do (the CPU, not a wire, limits it):
     // the zero-page reads of round 0 then add to the time rather than hide behind the wire.
-    stream_cap_bps: fromPages && ms.rate_bps === null ? rate : null,
-    rtt_s: rtt,
-    setup_time_s: Math.max(0, ms.phases.config_s - rtt - configBytes / rate),
-    handoff_time_s: Math.max(0, handoff - rtt),
-    resume_time_s: Math.max(0, ms.phases.handoff_s - handoff - rtt),
-    cleanup_time_s: Math.max(0, ms.phases.cleanup_s - rtt),
-  };
-  const { fault: _faults, ...rest } = input;
-  return {
-    inputs,
-    input: {
-      ...rest,
-      linkRate: `${rate}B/s`,
-      ...(ms.zero_scan_bps !== null && ms.zero_scan_bps > 0 ? { zeroScanRate: `${ms.zero_scan_bps}B/s` } : {}),
-      ...(inputs.stream_cap_bps !== null ? { streamCap: `${inputs.stream_cap_bps}B/s` } : {}),
-      ...(ms.run_cost_s !== null ? { runCost: `${ms.run_cost_s}s` } : {}),
-      transport: 'tcp',
-      rtt: `${rtt}s`,
-      setupTime: `${inputs.setup_time_s}s`,
-      handoffTime: `${inputs.handoff_time_s}s`,
-      resumeTime: `${inputs.resume_time_s}s`,
-      cleanupTime: `${inputs.cleanup_time_s}s`,
-      clusterUpdateTime: '0s',
-    },
+    stream_cap_bps: fromPages && l.rate_bps === null ? rate : null,
+    rtt_s: l.control_rtt_s,
+    setup_time_s: l.setup_time_s,
+    handoff_time_s: l.handoff_time_s,
+    resume_time_s: l.resume_time_s,
+    cleanup_time_s: l.cleanup_time_s,
   };
 }
 
-/** The prediction for a run, with the simulator's full record (null for a run with faults or no probe). */
-export function predict(input: ScenarioInput, run: RealRun): { prediction: Prediction; record: MigrationResult & { verified: boolean | null } } | null {
-  // A fault lands at a different moment in each engine (progress here, a fault-free replay there).
-  if (run.result.faults !== null) return null;
-  const p = predictionInput(input, run);
-  if (!p) return null;
-  const sim = simulate(resolveScenario(p.input));
-  const r = run.result;
+/** Scenario options from a calibrated link's inputs, over `base` (its memory, workload, policy, seed...). */
+export function linkScenarioInput(i: LinkInputs, base: ScenarioInput): ScenarioInput {
+  return {
+    ...base,
+    linkRate: `${i.link_rate_bps}B/s`,
+    zeroScanRate: i.zero_scan_bps !== null ? `${i.zero_scan_bps}B/s` : undefined,
+    streamCap: i.stream_cap_bps !== null ? `${i.stream_cap_bps}B/s` : undefined,
+    runCost: i.run_cost_s !== null ? `${i.run_cost_s}s` : undefined,
+    transport: 'tcp',
+    rtt: `${i.rtt_s}s`,
+    setupTime: `${i.setup_time_s}s`,
+    handoffTime: `${i.handoff_time_s}s`,
+    resumeTime: `${i.resume_time_s}s`,
+    cleanupTime: `${i.cleanup_time_s}s`,
+    clusterUpdateTime: '0s',
+  };
+}
+
+/**
+ * The scenario options that turn a profile into the simulator's link and costs for a VM described by
+ * `base` (for `simulate`, or per VM of an evacuation: `evacuationSpec(o, profileScenarioInput(p, base),
+ * memory)`): link rate, stream cap, zero-page read rate, run cost, round trip, setup, handoff, resume and
+ * clean-up times. `link` picks the calibrated link (channels, rate limit); without it the profile must
+ * hold exactly one. The profile's link is one source host's path: several VMs moving at once share it.
+ */
+export function profileScenarioInput(p: Profile, base: ScenarioInput, link?: LinkSpec, source = 'the profile'): ScenarioInput {
+  const l = link ? profileLink(p, link) : p.links.length === 1 ? p.links[0]! : null;
+  if (!l) {
+    const have = p.links.map((x) => `${x.channels} channel(s) ${linkLabel(x)}`).join('; ');
+    throw new InputError({ source, path: 'links', expected: link ? `a calibration of ${link.channels} channel(s) ${linkLabel(link)}` : 'exactly one calibrated link, or a link named by channels and rate', got: have });
+  }
+  return linkScenarioInput(linkInputs(l), base);
+}
+
+/**
+ * Predict a run of `input` over the calibrated `link`, before it starts (null for a run with faults: a
+ * fault lands at a different moment in each engine).
+ */
+export function predictBefore(input: ScenarioInput, p: { profile: Profile; link: ProfileLink; from: 'profile' | 'calibration'; path: string | null; warnings?: string[] }): PlannedPrediction | null {
+  if (input.fault !== undefined && (!Array.isArray(input.fault) || input.fault.length > 0)) return null;
+  const li = linkInputs(p.link);
+  const record = simulate(resolveScenario(linkScenarioInput(li, input)));
   const notes: string[] = [];
-  if (r.mode === 'shared-nothing') notes.push("the storage copy is predicted with the simulator's storage model (--source-storage/--dest-storage), not the real engine's page-cache-backed files");
-  let r0: Prediction['with_round0_rate'] = null;
-  const rate0 = run.measured.round0_goodput_bps;
+  if (record.mode === 'shared-nothing') notes.push("the storage copy is predicted with the simulator's storage model (--source-storage/--dest-storage), not calibrated: the real engine's page-cache-backed files differ");
+  if (li.dest_page_cost_s) notes.push(`the destination's memory costs ${(li.dest_page_cost_s * 1e6).toFixed(2)} us a page beyond the page-path probe (calibrated: first-touch faults where it is not reserved); in the link rate`);
+  return {
+    inputs: { from: p.from, profile: p.path, profile_created_at: p.profile.created_at, ...li },
+    sim: {
+      total_time_s: record.total_time_s,
+      downtime_ms: record.downtime_ms,
+      precopy_rounds: record.precopy_rounds,
+      memory_bytes_sent: record.memory_bytes_sent,
+      converged: record.converged,
+      storage_copy_time_s: record.storage_copy_time_s,
+    },
+    record,
+    notes,
+    warnings: p.warnings ?? [],
+  };
+}
+
+/** The prediction made before `run`, beside it: ratios, and the post-hoc diagnostics. */
+export function scorePrediction(input: ScenarioInput, planned: PlannedPrediction, run: RealRun, link: ProfileLink): Prediction {
+  const r = run.result;
+  const ms = run.measured;
+  let r0: Prediction['post_hoc']['with_round0_rate'] = null;
+  const rate0 = ms.round0_goodput_bps;
   if (rate0 !== null && rate0 > 0) {
-    // Round 0's goodput already includes its zero-page reads: none are added again.
-    const sim0 = simulate(resolveScenario({ ...p.input, linkRate: `${rate0}B/s`, zeroScanRate: undefined, streamCap: undefined }));
+    // Round 0's goodput already includes its zero-page reads and the destination's page costs: none are added again.
+    const base = linkScenarioInput({ ...planned.inputs, link_rate_bps: rate0, zero_scan_bps: null, stream_cap_bps: null }, input);
+    const sim0 = simulate(resolveScenario(base));
     r0 = { link_rate_bps: rate0, total_time_s: sim0.total_time_s, downtime_ms: sim0.downtime_ms, total_time_ratio: r.total_time_s / sim0.total_time_s };
   }
-  const prediction: Prediction = {
-    inputs: p.inputs,
-    sim: {
-      total_time_s: sim.total_time_s,
-      downtime_ms: sim.downtime_ms,
-      precopy_rounds: sim.precopy_rounds,
-      memory_bytes_sent: sim.memory_bytes_sent,
-      converged: sim.converged,
-      storage_copy_time_s: sim.storage_copy_time_s,
-    },
+  const over = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? a / b : null);
+  const { record: _record, ...rest } = planned;
+  return {
+    ...rest,
     ratio: {
-      total_time: r.total_time_s / sim.total_time_s,
-      downtime: sim.downtime_ms > 0 ? r.downtime_ms / sim.downtime_ms : null,
+      total_time: r.total_time_s / planned.sim.total_time_s,
+      downtime: planned.sim.downtime_ms > 0 ? r.downtime_ms / planned.sim.downtime_ms : null,
     },
-    with_round0_rate: r0,
-    notes,
+    post_hoc: {
+      with_round0_rate: r0,
+      run_probe_over_profile: { link_goodput: over(ms.link_goodput_bps, link.link_goodput_bps), page_path_goodput: over(ms.page_path_goodput_bps, link.page_path_goodput_bps) },
+    },
   };
-  return { prediction, record: sim };
 }
