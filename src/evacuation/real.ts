@@ -1,5 +1,5 @@
 // An evacuation with the real engine: every VM of the host is a running guest (a worker thread dirtying its
-// memory, as `migbench migrate` runs one), all started before the drain begins; then at most `maxLive` of
+// memory, as `migbench migrate` runs one), all started (and their link probed) before the drain begins; then at most `maxLive` of
 // them move at once to one destination (`migbench migrate-receiver`: one on loopback, or `--to`), the rest
 // queue in order, each moving when a slot opens. Every move is a real migration over its own striped TCP
 // channels, so the moves share the link as the kernel shares it between their connections; each is verified
@@ -149,7 +149,7 @@ export async function evacuateReal(o: RealEvacuationOptions): Promise<RealEvacua
         ...(o.bind ? { bind: o.bind } : {}),
         probeBytes: 0,
         signal: stop.signal,
-        beforeDestination: () =>
+        beforeMigrating: () =>
           new Promise<void>((go) => {
             gates.set(vm.name, go);
             ready();

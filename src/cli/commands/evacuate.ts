@@ -14,6 +14,8 @@ import { OPTION_KEYS, resolveScenario } from '../../scenario.js';
 import { formatBytes, formatDuration, formatRate } from '../../units/index.js';
 import type { Io } from '../io.js';
 import { addScenarioOptions, scenarioInputFrom } from '../options.js';
+import { InputError } from '../../errors.js';
+import { addRealEvacuationOptions, formatRealPart, REAL_ONLY_FLAGS, realVerdict, runRealEvacuation, type RealFlags } from './evacuate-real.js';
 
 /** The scenario options every VM shares (`--fault` is the evacuation's own). */
 const SHARED_KEYS = OPTION_KEYS.filter((k) => k !== 'fault');
@@ -21,7 +23,7 @@ const SHARED_KEYS = OPTION_KEYS.filter((k) => k !== 'fault');
 export function registerEvacuate(program: Command, io: Io): void {
   const cmd = program
     .command('evacuate')
-    .description('drain a host (or every node of a cluster in turn): many VMs moving at once on shared links, in the simulator')
+    .description('drain a host (or every node of a cluster in turn): many VMs moving at once on shared links, in the simulator (or, --engine real, real running guests)')
     .option('--vms <N>', 'this many VMs, every one alike (the simulate options below) (default: 8)')
     .option('--inventory <FILE>', 'the VMs from a file: CSV (plain, or PowerShell Export-Csv of Get-VM), YAML or JSON (docs/evacuation.md)')
     .option('--max-live <N>', 'live migrations at once per host (Set-VMHost -MaximumVirtualMachineMigrations) (default: 2)')
@@ -35,16 +37,34 @@ export function registerEvacuate(program: Command, io: Io): void {
     .option('--fault <KIND@TIME>', 'a fault of the drain (repeatable): link-down or nic-down of the host being drained, dest-crash of its first destination', (v: string, p: string[] | undefined) => [...(p ?? []), v])
     .option('--json', 'print one JSON object and nothing else')
     .option('--out <DIR>', 'write evacuation.csv, timeline.csv, links.csv, evacuation.json and report.html there');
+  addRealEvacuationOptions(cmd);
   addScenarioOptions(cmd, SHARED_KEYS);
-  cmd.action((opts: Record<string, unknown>) => {
+  cmd.action(async (opts: RealFlags) => {
+    const engine = opts.engine ?? 'sim';
+    if (engine !== 'sim' && engine !== 'real') throw new InputError({ source: '--engine', expected: 'sim or real', got: engine });
+    if (engine === 'sim') {
+      const given = REAL_ONLY_FLAGS.find((k) => opts[k] !== undefined) ?? (opts.reserve === false ? 'reserve' : undefined);
+      if (given) throw new InputError({ source: `--${given === 'reserve' ? 'no-reserve' : given.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, expected: 'only with --engine real' });
+    }
     const base = scenarioInputFrom(opts, SHARED_KEYS);
+    // The real engine's guests are 1 GiB unless told (as `migrate`'s); the simulator's, the scenario's default.
+    if (engine === 'real') base.memory ??= '1GiB';
     const memory = resolveScenario(base).memoryBytes;
     const spec = evacuationSpec(opts as EvacuationInput, base, memory);
     const out = opts['out'] as string | undefined;
     if (out !== undefined) ensureWritableDir(out, '--out');
+    const files = '(evacuation.csv, timeline.csv, links.csv, evacuation.json, report.html)';
+    if (engine === 'real') {
+      const r = await runRealEvacuation(opts, spec, io);
+      if (out !== undefined) writeOut(out, r, `${title(spec)} (real)`);
+      io.out(opts.json ? `${JSON.stringify(r)}\n` : formatEvacuation(r, spec, 'real') + formatRealPart(r) + (out !== undefined ? `\nreports in ${out}/ ${files}\n` : ''));
+      const failure = realVerdict(r);
+      if (failure) throw failure;
+      return;
+    }
     const result = simulateEvacuation(spec);
     if (out !== undefined) writeOut(out, result, title(spec));
-    io.out(opts['json'] ? `${JSON.stringify(result)}\n` : formatEvacuation(result, spec) + (out !== undefined ? `\nreports in ${out}/ (evacuation.csv, timeline.csv, links.csv, evacuation.json, report.html)\n` : ''));
+    io.out(opts.json ? `${JSON.stringify(result)}\n` : formatEvacuation(result, spec) + (out !== undefined ? `\nreports in ${out}/ ${files}\n` : ''));
   });
 }
 
@@ -63,9 +83,10 @@ function writeOut(dir: string, r: EvacuationResult, name: string): void {
 
 const pct = (x: number): string => `${Math.round(x * 100)}%`;
 
-export function formatEvacuation(r: EvacuationResult, spec: EvacuationSpec): string {
+export function formatEvacuation(r: EvacuationResult, spec: EvacuationSpec, engine: 'sim' | 'real' = 'sim'): string {
   const s = resolveScenario(spec.base);
-  const head = `${title(spec)} over ${s.network.name} with ${s.transport}, ${spec.maxLive} live and ${spec.maxStorage} storage migrations at once per host\n\n`;
+  const over = engine === 'real' ? 'with the real engine (striped TCP channels)' : `over ${s.network.name} with ${s.transport}`;
+  const head = `${title(spec)} ${over}, ${spec.maxLive} live and ${spec.maxStorage} storage migrations at once per host\n\n`;
   const window =
     r.window_s === null ? [] : [['window', `${formatDuration(r.window_s)}: ${r.fits_window ? `fits, ${formatDuration(r.window_margin_s!)} to spare` : r.window_margin_s! < 0 ? `does NOT fit, ${formatDuration(-r.window_margin_s!)} over` : 'does NOT fit: not every VM moved'}`] as [string, string]];
   const pairs: [string, string][] = [

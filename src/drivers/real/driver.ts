@@ -132,9 +132,9 @@ export class RealMigration implements MigrationEffects {
         failed: () => this.failed,
       });
     }
-    if (this.o.beforeDestination) await this.o.beforeDestination();
     await this.dest.prepare(this.workDir);
     await probeLink(ctx, this.dest, this.memory.pool);
+    if (this.o.beforeMigrating) await this.o.beforeMigrating();
   }
 
   private migrate(): Promise<void> {

@@ -47,10 +47,10 @@ export interface RealOptions {
   /** Hand the source guest and disk to the caller instead of stopping them (tests inspect them). */
   keepSource?: boolean;
   /**
-   * Called once the source guest (and disk) run, before the destination is contacted; the migration waits
-   * for it (an evacuation starts every guest first, then lets each move when its slot opens).
+   * Awaited once the source guest (and disk) run and the link was probed, just before the timed migration
+   * (an evacuation starts and probes every guest first, then lets each move when its slot opens).
    */
-  beforeDestination?: () => Promise<void>;
+  beforeMigrating?: () => Promise<void>;
   /** Called when the timed migration ends (completed or rolled back), before the untimed verification. */
   onMigrated?: () => void;
   /** Awaited before that verification (an evacuation verifies every VM after the drain, so the hashing
