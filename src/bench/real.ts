@@ -25,6 +25,10 @@ export interface RealMatrix {
   rates: (number | null)[];
   repeats: number;
   seed: number;
+  /** What the guests cross, the first part of each run's network label (default `loopback`). */
+  link?: string;
+  /** A sentence for meta.json (default: loopback). */
+  description?: string;
 }
 
 export interface RealPlanned extends PlannedRun {
@@ -41,7 +45,7 @@ export function planReal(m: RealMatrix, name = 'real'): { plan: Plan; runs: Real
   for (const workload of m.workloads) {
     for (const channels of m.channels) {
       for (const rate of m.rates) {
-        const network = `loopback-${channels}ch${rateLabel(rate)}`;
+        const network = `${m.link ?? 'loopback'}-${channels}ch${rateLabel(rate)}`;
         const labels = { mode: 'cluster', network, transport: 'smb', workload, vm, policy: 'hyperv' };
         const key = [labels.mode, labels.network, labels.transport, labels.workload, labels.vm, labels.policy].join('/');
         const input: ScenarioInput = { memory: String(m.memory), workload };
@@ -58,7 +62,7 @@ export function planReal(m: RealMatrix, name = 'real'): { plan: Plan; runs: Real
   const plan: Plan = { name, source: 'bench/real.ts', seed: m.seed, repeats: m.repeats, shard: null, scenarios, runs, totalScenarios: scenarios.length, excluded: [], warnings: [] };
   // The matrix as the report's meta.json records it (its hash identifies the matrix).
   const matrix = {
-    description: 'real migrations on loopback (npm run bench:real)',
+    description: m.description ?? 'real migrations on loopback (npm run bench:real)',
     seed: m.seed,
     repeats: m.repeats,
     axes: { modes: ['cluster'], networks: [...new Set(scenarios.map((s) => s.labels.network))], transports: ['smb'], workloads: m.workloads, vms: [vm], policies: ['hyperv'] },
