@@ -203,8 +203,8 @@ const written = writeBenchReport({ root, name, plan, matrix: main.matrix, matrix
 writeFileAtomic(join(written.dir, 'sim-runs.csv'), benchRunsCsv(sims, { reportId: written.meta.report_id }));
 writeFileAtomic(join(written.dir, 'comparison.csv'), toCsv(COMPARISON_COLUMNS, comparison));
 if (drainRows.length > 0) {
-  writeFileAtomic(join(written.dir, 'evacuations.csv'), toCsv(DRAIN_COLUMNS, drainRows));
-  writeFileAtomic(join(written.dir, 'evacuation-vms.csv'), toCsv(DRAIN_VM_COLUMNS, drainVms));
+  writeFileAtomic(join(written.dir, 'drains.csv'), toCsv(DRAIN_COLUMNS, drainRows));
+  writeFileAtomic(join(written.dir, 'drain-vms.csv'), toCsv(DRAIN_VM_COLUMNS, drainVms));
 }
 
 // The headline targets, on the 1 GiB web runs.

@@ -1,7 +1,7 @@
 // bench:real's evacuations: several real running guests drained at once into one receiver (evacuateReal),
 // each drain beside the simulator's prediction made before it from the bench's calibration profile
 // (predictEvacuation). `--evacuations 3x2,6x3` asks for a drain of 3 guests 2 at a time and one of 6
-// guests 3 at a time. Writes one row per drain (evacuations.csv) and one per VM (evacuation-vms.csv).
+// guests 3 at a time. One row per drain (drains.csv) and one per VM (drain-vms.csv).
 
 import { InputError } from '../errors.js';
 import { predictEvacuation, scoreEvacuation } from '../evacuation/predict.js';

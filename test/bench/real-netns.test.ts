@@ -92,7 +92,7 @@ describe.skipIf(why !== undefined)('real migrations between namespaces over tbf-
     expect(r.stdout).toMatch(/simulated drains' makespan within 15% of the measured: \d of 1/);
     expect(r.stdout).toMatch(/\(all verified\)/);
     const rep = join(reports, 'ns');
-    for (const f of ['runs.csv', 'comparison.csv', 'evacuations.csv', 'evacuation-vms.csv', 'profile.json']) expect(existsSync(join(rep, f)), f).toBe(true);
+    for (const f of ['runs.csv', 'comparison.csv', 'drains.csv', 'drain-vms.csv', 'profile.json']) expect(existsSync(join(rep, f)), f).toBe(true);
     expect(readFileSync(join(rep, 'comparison.csv'), 'utf8')).toContain('netns-2x1gbit-2ch');
     expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toMatch(/mbsrcb|mbdstb/);
   }, 240_000);

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { MICRO_COLUMNS } from '../../bench/micro/cases.js';
 import { BENCH_ROUND_COLUMNS, BENCH_RUN_COLUMNS, COMPARE_COLUMNS, SUMMARY_COLUMNS } from '../../src/report/bench-csv.js';
 import { EVACUATION_RUN_COLUMNS, EVACUATION_VM_COLUMNS } from '../../src/report/bench-evacuations.js';
+import { DRAIN_COLUMNS, DRAIN_VM_COLUMNS } from '../../src/bench/real-evacuations.js';
 
 // Every CSV column is documented, with its unit, in a table of docs/csv.md: a column added to the result
 // record (RUN_COLUMNS) fails here until it is documented.
@@ -26,6 +27,8 @@ describe('docs/csv.md', () => {
     ['micro.csv', MICRO_COLUMNS],
     ['evacuations.csv', EVACUATION_RUN_COLUMNS],
     ['evacuation-vms.csv', EVACUATION_VM_COLUMNS],
+    ['drains.csv (bench:real --evacuations)', DRAIN_COLUMNS],
+    ['drain-vms.csv (bench:real --evacuations)', DRAIN_VM_COLUMNS],
   ] as const)('documents every column of %s with a unit', (title, columns) => {
     const rows = section(title);
     for (const c of columns) {
