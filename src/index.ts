@@ -28,3 +28,9 @@ export { loadProfile, parseProfile, profileJson, matchProfile, ProfileSchema, ty
 export { MigrationEndpoint, type EndpointOptions } from './drivers/real/endpoint.js';
 export { RealGuest } from './guest/real/guest.js';
 export { simVerified } from './result.js';
+export { simulateEvacuation } from './evacuation/simulate.js';
+export { evacuationSpec, alikeVms, type EvacuationInput } from './evacuation/spec.js';
+export { readInventory } from './evacuation/inventory.js';
+export { evacuateReal, type RealEvacuationOptions, type RealEvacuation } from './evacuation/real.js';
+export { predictEvacuation, scoreEvacuation, type EvacuationPrediction } from './evacuation/predict.js';
+export type { EvacuationSpec, EvacuationResult, EvacuatedVm } from './evacuation/types.js';
