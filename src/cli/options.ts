@@ -2,10 +2,11 @@
 import type { Command } from 'commander';
 import { OPTIONS, OPTION_KEYS, type OptionKey, type ScenarioInput } from '../scenario.js';
 
-export function addScenarioOptions(cmd: Command, keys: readonly OptionKey[] = OPTION_KEYS): Command {
+export function addScenarioOptions(cmd: Command, keys: readonly OptionKey[] = OPTION_KEYS, defaults: Partial<Record<OptionKey, string>> = {}): Command {
   for (const key of keys) {
     const def: { flag: string; form: string; help: string; default?: string; boolean?: boolean; repeatable?: boolean } = OPTIONS[key];
-    const help = def.default !== undefined ? `${def.help} (default: ${def.default})` : def.help;
+    const shown = defaults[key] ?? def.default;
+    const help = shown !== undefined ? `${def.help} (default: ${shown})` : def.help;
     if (def.repeatable) cmd.option(`${def.flag} <${def.form}>`, help, (v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
     else cmd.option(def.boolean ? def.flag : `${def.flag} <${def.form}>`, help);
   }

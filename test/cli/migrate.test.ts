@@ -165,3 +165,11 @@ describe('migbench migrate', () => {
     await rx.done;
   });
 });
+
+describe('migbench migrate --help', () => {
+  it("shows the real engine's default guest memory (1 GiB), not the simulator's", async () => {
+    const r = await startCli(['migrate', '--help']).done;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/--memory <SIZE>\s+guest memory \(default: 1GiB\)/);
+  });
+});

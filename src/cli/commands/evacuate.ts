@@ -15,6 +15,7 @@ import { formatBytes, formatDuration, formatRate } from '../../units/index.js';
 import type { Io } from '../io.js';
 import { addScenarioOptions, scenarioInputFrom } from '../options.js';
 import { InputError } from '../../errors.js';
+import { REAL_DEFAULT_MEMORY } from './migrate.js';
 import { addRealEvacuationOptions, formatRealPart, REAL_ONLY_FLAGS, realVerdict, runRealEvacuation, type RealFlags } from './evacuate-real.js';
 
 /** The scenario options every VM shares (`--fault` is the evacuation's own). */
@@ -48,7 +49,7 @@ export function registerEvacuate(program: Command, io: Io): void {
     }
     const base = scenarioInputFrom(opts, SHARED_KEYS);
     // The real engine's guests are 1 GiB unless told (as `migrate`'s); the simulator's, the scenario's default.
-    if (engine === 'real') base.memory ??= '1GiB';
+    if (engine === 'real') base.memory ??= REAL_DEFAULT_MEMORY;
     const memory = resolveScenario(base).memoryBytes;
     const spec = evacuationSpec(opts as EvacuationInput, base, memory);
     const out = opts['out'] as string | undefined;

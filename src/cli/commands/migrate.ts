@@ -20,6 +20,9 @@ import { planPrediction, type Planned } from '../prediction.js';
 import { addTargetOptions, targetFrom, type TargetFlags } from '../real-target.js';
 import { formatResult } from './simulate.js';
 
+/** The real engine's guest memory unless --memory says (the simulator's default, 8 GiB, is a lot of real memory). */
+export const REAL_DEFAULT_MEMORY = '1GiB';
+
 /** The scenario options that mean something to the real engine. */
 export const REAL_OPTION_KEYS: readonly OptionKey[] = [
   'mode',
@@ -94,10 +97,10 @@ export function registerMigrate(program: Command, io: Io): void {
     .option('--quiet', 'no progress lines on stderr')
     .option('--json', 'print one JSON object: the result record, plus `real` (measurements) and `prediction`');
   addTargetOptions(cmd);
-  addScenarioOptions(cmd, REAL_OPTION_KEYS);
+  addScenarioOptions(cmd, REAL_OPTION_KEYS, { memory: REAL_DEFAULT_MEMORY });
   cmd.action(async (o: Flags) => {
     const input = scenarioInputFrom(o, REAL_OPTION_KEYS);
-    input.memory ??= '1GiB';
+    input.memory ??= REAL_DEFAULT_MEMORY;
     if (input.mode === 'shared-nothing' && input.disk === undefined) throw new InputError({ source: '--disk', expected: 'a disk size for --mode shared-nothing (the real engine creates the image), such as 2GiB' });
     const scenario = resolveScenario(input);
     const channels = intFlag('--channels', o.channels, 1, 32);
