@@ -2,29 +2,16 @@
 // of the checkout it was built from, so that meta.json records migbench's revision wherever the package
 // is installed (installed as a dependency, a `git rev-parse` at run time would name the consumer's
 // repository). Run by `npm run build` (and so by `npm pack` / `npm publish` through `prepack`).
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+// The TypeScript build has just compiled it: the same check the package makes at run time.
+const { ownGitRevision } = await import(new URL('../dist/src/version.js', import.meta.url).href);
 
-/** The revision of `root` when `root` is the top of its own git work tree, else nulls. */
-function git() {
-  const opts = { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 };
-  try {
-    const top = execFileSync('git', ['rev-parse', '--show-toplevel'], opts).trim();
-    if (realpathSync(top) !== realpathSync(root)) return { revision: null, dirty: null };
-    const revision = execFileSync('git', ['rev-parse', 'HEAD'], opts).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], opts).trim() !== '';
-    return { revision, dirty };
-  } catch {
-    return { revision: null, dirty: null };
-  }
-}
-
-const g = git();
+const g = ownGitRevision(root);
 const info = { name: pkg.name, version: pkg.version, git_revision: g.revision, git_dirty: g.dirty, built_at: new Date().toISOString() };
 const file = join(root, 'dist', 'build-info.json');
 mkdirSync(dirname(file), { recursive: true });
