@@ -14,14 +14,14 @@ import type { Scenario } from '../../scenario.js';
 import type { Simulator } from '../../sim/index.js';
 import { getEndpoint } from '../../storage/endpoints.js';
 import { Runner, type Clock, type MigrationEffects, type Report } from '../loop.js';
-import { SimChannels, type Spec } from './channels.js';
+import { SimChannels } from './channels.js';
 import { DestHost, SimDestination } from './destination.js';
 import type { SimHost } from './fabric.js';
 import { GuestIoFlows } from './guest-io.js';
 import { SimGuest } from './guest.js';
 import { StorageSim, type WriteCounts } from './storage.js';
-import type { Transfer, TransferEngine } from './transfers.js';
 import { newWorld, type Route, type SimWorld } from './world.js';
+import { SimSteps } from './steps.js';
 
 export { newWorld, type Route, type SimWorld } from './world.js';
 
@@ -53,9 +53,6 @@ export function simClock(sim: Simulator): Clock {
   return { now: () => sim.now, at: (t, fn) => sim.at(t, fn), cancel: (h) => sim.cancel(h as ReturnType<Simulator['at']>) };
 }
 
-/** The step in progress: a timed wait, or a transfer on the network. */
-type StepWork = { kind: 'delay'; end: number; handle: ReturnType<Simulator['at']>; fire: () => void } | { kind: 'transfer'; t: Transfer; cpu: { source: number; destination: number } };
-
 export class SimMigration implements MigrationEffects {
   readonly core: MigrationCore;
   private runner!: Runner;
@@ -71,8 +68,7 @@ export class SimMigration implements MigrationEffects {
   private readonly dest: SimDestination;
   private readonly memoryMode: boolean;
   private readonly copySpec: Scenario['vm'];
-  private work: StepWork | null = null;
-  private stepReport: Report = () => undefined;
+  private readonly steps: SimSteps;
   /** The guest IO speed the disks allow now (the network may allow less: `io.fraction()`). */
   private deviceScale: number;
   private memoryVerified: boolean | null = null;
@@ -80,7 +76,6 @@ export class SimMigration implements MigrationEffects {
   private bytesCopied = 0;
   private storageWire = 0;
   private output: RunOutput | null = null;
-  private cpu = { source: 0, destination: 0 };
   private memoryWire = { all: 0, compressed: 0 };
   private onFinished: (() => void) | null = null;
   private detaching: (() => void)[] = [];
@@ -120,6 +115,7 @@ export class SimMigration implements MigrationEffects {
       timing: { detectTime: t.detectTime, replyTime: rtt, transferTimeout: t.transferTimeout, stallTime: t.stallTime, resolveTimeout: t.transferTimeout + t.destRestartTime },
     });
     this.guest = new SimGuest(s, this.storage, this.core.mirror);
+    this.steps = new SimSteps(this.sim, world.engine, this.channels, (r, ev) => this.report(r, ev), () => this.now());
   }
 
   /** Start the migration now (its time 0 is the simulator's now); `done` runs when it finished. */
@@ -154,7 +150,7 @@ export class SimMigration implements MigrationEffects {
     return this.sim.now - this.origin;
   }
 
-  // -- reporting and timing -----------------------------------------------------------------------------
+  // -- reporting ------------------------------------------------------------------------------------------
 
   /** Every report reaches the core after the guest's activity up to its time. */
   private report(r: Report, ev: Event): void {
@@ -175,79 +171,6 @@ export class SimMigration implements MigrationEffects {
         break;
     }
     r(ev);
-  }
-
-  /** A step that takes `seconds` (a stall may stretch it); its event is `make(at)`. */
-  private delay(r: Report, seconds: number, make: (now: number) => Event): void {
-    this.cancelWork();
-    this.stepReport = r;
-    const end = this.sim.now + seconds;
-    const fire = () => {
-      this.work = null;
-      this.report(r, make(this.now()));
-    };
-    this.work = { kind: 'delay', end, handle: this.sim.at(end, fire), fire };
-  }
-
-  /** A step that moves bytes over the migration's channels; the hosts' CPU for it is booked as it goes. */
-  private transfer(r: Report, t: Spec, make: (now: number) => Event): void {
-    this.cancelWork();
-    this.stepReport = r;
-    const tr = this.world.engine.start({
-      bytes: t.bytes,
-      paths: t.paths,
-      floor: t.floor,
-      tail: t.tail,
-      ...(t.groupCap !== undefined ? { groupCap: t.groupCap } : {}),
-      done: () => {
-        const w = this.work;
-        if (w?.kind === 'transfer') this.bookCpu(w);
-        this.work = null;
-        this.report(r, make(this.now()));
-      },
-    });
-    this.work = { kind: 'transfer', t: tr, cpu: t.cpu };
-    this.channels.carrying(tr);
-  }
-
-  /** Book the CPU of a transfer that ended, or of the share of it done when it was cut short. */
-  private bookCpu(w: StepWork & { kind: 'transfer' }): void {
-    const f = w.t.finished ? 1 : w.t.bytes > 0 ? Math.min(1, w.t.done / w.t.bytes) : 0;
-    this.cpu.source += f * w.cpu.source;
-    this.cpu.destination += f * w.cpu.destination;
-  }
-
-  /** A reply that reaches the source at `at` (this migration's time). */
-  private replyAt(r: Report, at: number, ev: (now: number) => Event): void {
-    this.cancelWork();
-    this.stepReport = r;
-    const fire = () => {
-      this.work = null;
-      this.report(r, ev(this.now()));
-    };
-    this.work = { kind: 'delay', end: this.origin + at, handle: this.sim.at(this.origin + at, fire), fire };
-  }
-
-  private cancelWork(): void {
-    const w = this.work;
-    this.work = null;
-    if (!w) return;
-    if (w.kind === 'delay') this.sim.cancel(w.handle);
-    else {
-      this.bookCpu(w);
-      this.world.engine.cancel(w.t);
-    }
-    this.channels.carrying(null);
-  }
-
-  /** Nothing moves for `seconds` (a stall): the step in progress ends that much later. */
-  private freezeWork(seconds: number): void {
-    const w = this.work;
-    if (!w) return;
-    if (w.kind === 'transfer') return this.world.engine.freeze(w.t, seconds);
-    this.sim.cancel(w.handle);
-    w.end += seconds;
-    w.handle = this.sim.at(w.end, w.fire);
   }
 
   // -- the guest's IO on the network ----------------------------------------------------------------------
@@ -287,10 +210,10 @@ export class SimMigration implements MigrationEffects {
   setup(a: A<'setup'>, r: Report): void {
     this.guestIo();
     const t = this.s.timing;
-    if (!this.memoryMode) return this.delay(r, t.setupTime, (now) => ({ type: 'setup-done', now }));
+    if (!this.memoryMode) return this.steps.delay(r, t.setupTime, (now) => ({ type: 'setup-done', now }));
     // The configuration crosses the link (its last acknowledgement), then the destination creates the VM.
     const spec = this.channels.bulk(a.configBytes);
-    this.transfer(r, { ...spec, tail: spec.tail + t.setupTime }, (now) => ({ type: 'setup-done', now }));
+    this.steps.transfer(r, { ...spec, tail: spec.tail + t.setupTime }, (now) => ({ type: 'setup-done', now }));
   }
 
   copySegment(a: A<'copy-segment'>, r: Report): void {
@@ -313,16 +236,16 @@ export class SimMigration implements MigrationEffects {
     };
     if (s.mode === 'shared-nothing') {
       this.io.set(this.channels.demandPaths(seg.mirrorRate));
-      this.transfer(r, { ...this.channels.bulk(bytes, this.channels.devices(s.storage.source, target)), groupCap: seg.rate }, make);
+      this.steps.transfer(r, { ...this.channels.bulk(bytes, this.channels.devices(s.storage.source, target)), groupCap: seg.rate }, make);
     } else if (overLink) {
-      this.transfer(r, { ...this.channels.toFileServer(bytes, s.storage.source.kind === 'smb'), groupCap: seg.rate }, make);
-    } else this.delay(r, bytes / seg.rate, make);
+      this.steps.transfer(r, { ...this.channels.toFileServer(bytes, s.storage.source.kind === 'smb'), groupCap: seg.rate }, make);
+    } else this.steps.delay(r, bytes / seg.rate, make);
     this.guest.ioScale = this.deviceScale * this.io.fraction();
   }
 
   sync(_a: A<'sync'>, r: Report): void {
     const c = this.guest.sync(this.s.runCost > 0); // runs cost only with --run-cost
-    this.delay(r, 0, (now) => ({ type: 'synced', now, pages: c.pages, zeroPages: c.zeroPages }));
+    this.steps.delay(r, 0, (now) => ({ type: 'synced', now, pages: c.pages, zeroPages: c.zeroPages }));
   }
 
   send(a: A<'send'>, r: Report): void {
@@ -341,46 +264,46 @@ export class SimMigration implements MigrationEffects {
     this.memoryWire.all += spec.bytes;
     this.memoryWire.compressed += spec.compressed;
     this.guest.sendPending();
-    this.transfer(r, spec, (now) => ({ type: 'sent', now, pages: sent.pages, zeroPages: sent.zeroPages, wireBytes: spec.bytes }));
+    this.steps.transfer(r, spec, (now) => ({ type: 'sent', now, pages: sent.pages, zeroPages: sent.zeroPages, wireBytes: spec.bytes }));
   }
 
   pause(_a: A<'pause'>, r: Report): void {
     this.guest.advance(this.now());
     this.guest.running = false;
     this.guestIo();
-    this.delay(r, 0, (now) => ({ type: 'paused', now }));
+    this.steps.delay(r, 0, (now) => ({ type: 'paused', now }));
   }
 
   handoff(_a: A<'handoff'>, r: Report): void {
     if (this.s.mode === 'storage') this.guest.ioPaused = true; // the VM's IO pauses while it switches to the new files
     const rtt = this.channels.rtt;
     // The destination cannot open the VM's files: it refuses the handoff.
-    if (this.dest.host.storageBroken) return this.replyAt(r, this.now() + rtt, (now) => ({ type: 'failure', now, cause: 'dest_storage_error' }));
-    this.delay(r, rtt + this.s.timing.handoffTime, (now) => ({ type: 'handed-off', now }));
+    if (this.dest.host.storageBroken) return this.steps.at(r, this.origin + this.now() + rtt, (now) => ({ type: 'failure', now, cause: 'dest_storage_error' }));
+    this.steps.delay(r, rtt + this.s.timing.handoffTime, (now) => ({ type: 'handed-off', now }));
   }
 
   resume(_a: A<'resume'>, r: Report): void {
     this.memoryVerified = this.guest.verified();
     this.dest.resumeSent(this.now());
-    this.delay(r, this.channels.rtt + this.s.timing.resumeTime, (now) => ({ type: 'resumed', now }));
+    this.steps.delay(r, this.channels.rtt + this.s.timing.resumeTime, (now) => ({ type: 'resumed', now }));
   }
 
   queryOwner(_a: A<'query-owner'>, r: Report): void {
     // Over the hosts' management path (the migration's links may be down): the destination's word.
     const ans = this.dest.askOwner(this.now());
-    this.replyAt(r, ans.at, (now) => ({ type: 'owner', now, owner: ans.owner, resumedAt: ans.resumedAt }));
+    this.steps.at(r, this.origin + ans.at, (now) => ({ type: 'owner', now, owner: ans.owner, resumedAt: ans.resumedAt }));
   }
 
   cleanup(_a: A<'cleanup'>, r: Report): void {
     this.guest.ioPaused = false;
     const t = this.s.timing;
-    this.delay(r, this.channels.rtt + t.cleanupTime + (this.s.mode === 'cluster' ? t.clusterUpdateTime : 0), (now) => ({ type: 'cleaned-up', now }));
+    this.steps.delay(r, this.channels.rtt + t.cleanupTime + (this.s.mode === 'cluster' ? t.clusterUpdateTime : 0), (now) => ({ type: 'cleaned-up', now }));
   }
 
   resumeSource(_a: A<'resume-source'>, r: Report): void {
     this.storage.dropHeld(); // writes held for the abandoned segment complete on the source only
     this.io.clear();
-    this.delay(r, this.s.timing.resumeTime, (now) => ({ type: 'resumed-source', now }));
+    this.steps.delay(r, this.s.timing.resumeTime, (now) => ({ type: 'resumed-source', now }));
   }
 
   cleanDestination(_a: A<'clean-destination'>, r: Report): void {
@@ -393,7 +316,7 @@ export class SimMigration implements MigrationEffects {
     const now = this.now();
     const half = this.channels.rtt / 2;
     const done = this.channels.lost && this.memoryMode && !this.dest.crashed ? now + t.transferTimeout : this.dest.availableAt(now + half) + half;
-    this.delay(r, done - now + t.cleanupTime, (tt) => ({ type: 'destination-cleaned', now: tt }));
+    this.steps.delay(r, done - now + t.cleanupTime, (tt) => ({ type: 'destination-cleaned', now: tt }));
   }
 
   // -- faults: what the world does ----------------------------------------------------------------------------
@@ -426,13 +349,13 @@ export class SimMigration implements MigrationEffects {
         break;
       case 'stall':
         this.dest.stall(now, t.stallTime);
-        if (!a.cuts) this.freezeWork(t.stallTime);
+        if (!a.cuts) this.steps.freeze(t.stallTime);
         break;
     }
     this.channels.quiet = false;
     if (lost) this.dest.linkLost(now);
     // The step in progress cannot complete: it stops now (the source notices later).
-    if (a.cuts || lost) this.cancelWork();
+    if (a.cuts || lost) this.steps.cancel();
     r({ type: 'impaired', now, kind: a.kind, lost });
   }
 
@@ -444,21 +367,21 @@ export class SimMigration implements MigrationEffects {
   private pathsLost(cause: 'link_down' | 'all_channels_lost'): void {
     const now = this.now();
     this.dest.linkLost(now);
-    if (this.work?.kind === 'transfer') this.cancelWork();
+    if (this.steps.current === 'transfer') this.steps.cancel();
     this.sim.at(this.sim.now + this.s.timing.detectTime, () => this.runner.deliver({ type: 'failure', now: this.now(), cause }));
   }
 
   /** The destination host crashed (the evacuation's fault, or another migration's). */
   private destinationCrashed(): void {
     if (this.crashing || this.runner.finished || this.core.currentPhase === 'cleanup' || this.core.currentPhase === 'done') return;
-    if (this.work) this.cancelWork();
+    this.steps.cancel();
     this.sim.at(this.sim.now + this.s.timing.detectTime, () => this.runner.deliver({ type: 'failure', now: this.now(), cause: 'dest_crash' }));
   }
 
   finished(): void {
     const s = this.s;
     const summary = this.core.summary();
-    this.cancelWork();
+    this.steps.cancel();
     this.io.clear();
     for (const d of this.detaching.splice(0)) d();
     this.channels.close();
@@ -468,8 +391,8 @@ export class SimMigration implements MigrationEffects {
     const mirrored = s.mode === 'shared-nothing' ? this.storage.counts.mirroredBytes : 0;
     this.output = {
       summary,
-      sourceCpu: this.cpu.source + mirrored * this.channels.cpuPerByte.source,
-      destinationCpu: this.cpu.destination + mirrored * this.channels.cpuPerByte.destination,
+      sourceCpu: this.steps.cpu.source + mirrored * this.channels.cpuPerByte.source,
+      destinationCpu: this.steps.cpu.destination + mirrored * this.channels.cpuPerByte.destination,
       compressionShare: s.transport === 'compression' ? (this.memoryWire.all > 0 ? this.memoryWire.compressed / this.memoryWire.all : 0) : null,
       memoryVerified: this.memoryVerified,
       writesLost: this.writesLost,
