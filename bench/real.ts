@@ -180,6 +180,14 @@ for (const p of plan.runs as RealPlanned[]) {
   );
 }
 
+/** What the kernel counted during a drain, for a person (drains.csv has the figures). */
+function kernelNote(row: Row): string {
+  if (row['sent_bps'] === null) return '-';
+  const pct = (x: unknown) => `${Math.round((x as number) * 100)}%`;
+  const busiest = row['busiest_link'] === null ? 'no link of known capacity' : `${row['busiest_link']} ${pct(row['busiest_link_mean_utilisation'])}, ${pct(row['busiest_link_peak_utilisation'])}`;
+  return `${((row['sent_bps'] as number) / 1e9).toFixed(2)} Gbit/s, ${busiest}`;
+}
+
 // The drains: several real guests at once into the same destination, each beside its prediction.
 const drainRows: Row[] = [];
 const drainVms: Row[] = [];
@@ -188,13 +196,13 @@ if (drains.length > 0 && !stop) {
   const evWorkload = arg('--evacuation-workload', 'web');
   const link = profile.links.find((l) => l.channels === drainChannels && l.rate_bps === null)!;
   process.stdout.write(`\nbench:real: ${drains.length} drain(s) of ${formatBytes(evMemory)} ${evWorkload} guests over ${linkDescription}, ${drainChannels} channels each, every one beside the simulated drain predicted before it\n`);
-  process.stdout.write(`${'drain'.padEnd(8)} ${'makespan s'.padStart(10)} ${'sim s'.padStart(7)} ${'ratio'.padStart(6)}  verified\n`);
+  process.stdout.write(`${'drain'.padEnd(8)} ${'makespan s'.padStart(10)} ${'sim s'.padStart(7)} ${'ratio'.padStart(6)}  verified  kernel: sent, busiest link (mean, peak)\n`);
   for (const c of drains) {
     if (stop) break;
     const { row, vms } = await runDrain(c, { memory: evMemory, workload: evWorkload, seed: matrix.seed, channels: drainChannels, network: `${linkName}-${drainChannels}ch`, profile, link, from, profilePath, ...target, reserve });
     drainRows.push(row);
     drainVms.push(...vms);
-    process.stdout.write(`${String(row['drain']).padEnd(8)} ${(row['measured_makespan_s'] as number).toFixed(3).padStart(10)} ${(row['predicted_makespan_s'] as number).toFixed(3).padStart(7)} ${(row['makespan_ratio'] as number).toFixed(2).padStart(6)}  ${row['verified_vms']} of ${row['vms']}\n`);
+    process.stdout.write(`${String(row['drain']).padEnd(8)} ${(row['measured_makespan_s'] as number).toFixed(3).padStart(10)} ${(row['predicted_makespan_s'] as number).toFixed(3).padStart(7)} ${(row['makespan_ratio'] as number).toFixed(2).padStart(6)}  ${`${row['verified_vms']} of ${row['vms']}`.padEnd(8)}  ${kernelNote(row)}\n`);
   }
 }
 

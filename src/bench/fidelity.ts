@@ -11,6 +11,7 @@ import { simulate } from '../drivers/sim/index.js';
 import { InputError } from '../errors.js';
 import { simulateEvacuation } from '../evacuation/simulate.js';
 import { alikeVms } from '../evacuation/spec.js';
+import type { LinkSample } from '../evacuation/types.js';
 import { protocolEfficiency } from '../network/index.js';
 import { resolveScenario, type ScenarioInput } from '../scenario.js';
 
@@ -84,9 +85,9 @@ export function loadCases(dir: string): FidelityCase[] {
 }
 
 /** The payload rate the source's NICs carried together at their busiest second, Gbit/s. */
-function peakGbps(samples: { t_s: number; link: string; utilisation: number }[], capacity: Map<string, number>, efficiency: number): number {
+function peakGbps(samples: readonly LinkSample[], efficiency: number): number {
   const at = new Map<number, number>();
-  for (const s of samples) if (s.link.startsWith('source/') && s.link.endsWith('/tx')) at.set(s.t_s, (at.get(s.t_s) ?? 0) + s.utilisation * (capacity.get(s.link) ?? 0));
+  for (const s of samples) if (s.link.startsWith('source/') && s.link.endsWith('/tx')) at.set(s.t_s, (at.get(s.t_s) ?? 0) + s.bytes_per_s * 8);
   return (Math.max(0, ...at.values()) * efficiency) / 1e9;
 }
 
@@ -99,8 +100,7 @@ export function simulateRun(c: FidelityCase, run: FidelityCase['runs'][number]):
     return { total_time_s: r.total_time_s, downtime_ms: r.downtime_ms, memory_bytes_sent: r.memory_bytes_sent };
   }
   const e = simulateEvacuation({ base: input, vms: alikeVms(run.vms, s.memoryBytes), maxLive: run.maxLive ?? 2, maxStorage: 2, destinations: 1, destMemory: null, order: 'inventory', window: null, rolling: null, updateTime: 0, faults: [] });
-  const capacity = new Map(e.links.map((l) => [l.link, l.capacity_bps]));
-  return { makespan_s: e.makespan_s, total_time_s: e.makespan_s, link_gbps: peakGbps(e.timeline.samples, capacity, protocolEfficiency(s.network.mtu, 'tcp')) };
+  return { makespan_s: e.makespan_s, total_time_s: e.makespan_s, link_gbps: peakGbps(e.timeline.samples, protocolEfficiency(s.network.mtu, 'tcp')) };
 }
 
 export function runCases(cases: readonly FidelityCase[]): FidelityRow[] {

@@ -7,6 +7,7 @@ import { InputError } from '../errors.js';
 import { predictEvacuation, scoreEvacuation } from '../evacuation/predict.js';
 import { evacuateReal } from '../evacuation/real.js';
 import { evacuationSpec } from '../evacuation/spec.js';
+import type { LinkUse } from '../evacuation/types.js';
 import type { Profile, ProfileLink } from '../drivers/real/profile.js';
 import type { Endpoint } from '../transport/tcp/address.js';
 import type { Row } from './columns.js';
@@ -42,6 +43,10 @@ export const DRAIN_COLUMNS = [
   'peak_live',
   'verified_vms',
   'sim_link_rate_bps',
+  'sent_bps',
+  'busiest_link',
+  'busiest_link_mean_utilisation',
+  'busiest_link_peak_utilisation',
   'prediction_from',
   'profile',
 ] as const;
@@ -64,6 +69,23 @@ export interface DrainOptions {
   reserve: boolean;
   signal?: AbortSignal;
   log?: (line: string) => void;
+}
+
+/**
+ * What the kernel counted on this host's interfaces during the drain: everything they sent per second
+ * (bits/s, over the makespan; on loopback the whole exchange), and the sending interface busiest against
+ * its capacity (null where none has a known capacity, as on loopback).
+ */
+export function kernelLinks(links: readonly LinkUse[]): Row {
+  const tx = links.filter((l) => l.link.endsWith('/tx'));
+  const known = tx.filter((l) => l.mean_utilisation !== null);
+  const busiest = known.length > 0 ? known.reduce((a, b) => (b.mean_utilisation! > a.mean_utilisation! ? b : a)) : null;
+  return {
+    sent_bps: tx.length > 0 ? 8 * tx.reduce((t, l) => t + l.mean_bytes_per_s, 0) : null,
+    busiest_link: busiest?.link ?? null,
+    busiest_link_mean_utilisation: busiest?.mean_utilisation ?? null,
+    busiest_link_peak_utilisation: busiest?.peak_utilisation ?? null,
+  };
 }
 
 /** One drain, predicted then run: its row and its VMs' rows. */
@@ -99,6 +121,7 @@ export async function runDrain(c: DrainCase, o: DrainOptions): Promise<{ row: Ro
     peak_live: r.peak_live,
     verified_vms: r.vms.filter((v) => v.verified === true).length,
     sim_link_rate_bps: prediction.inputs.link_rate_bps * 8,
+    ...kernelLinks(r.links),
     prediction_from: o.from,
     profile: o.profilePath,
   };

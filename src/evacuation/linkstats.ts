@@ -4,7 +4,7 @@
 
 import type { ResourceId } from '../network/flows.js';
 import type { SimWorld } from '../drivers/sim/world.js';
-import type { LinkUse } from './types.js';
+import type { LinkSample, LinkUse } from './types.js';
 
 const MAX_SLICES = 1024;
 
@@ -81,18 +81,24 @@ export class LinkStats {
     this.slice *= 2;
   }
 
-  /** Per port over `[0, end]`: capacity, mean and peak utilisation; and the timeline of the used ports. */
-  finish(end: number): { links: LinkUse[]; timeline: { interval_s: number; samples: { t_s: number; link: string; utilisation: number }[] } } {
+  /** Per port over `[0, end]`: capacity, mean and peak use; and the timeline of the used ports. */
+  finish(end: number): { links: LinkUse[]; timeline: { interval_s: number; samples: LinkSample[] } } {
     if (end > this.t) for (const tr of this.tracks) this.book(tr, this.t, end, tr.last);
     this.t = Math.max(this.t, end);
     const used = this.tracks.filter((t) => t.busy > 0);
-    const links = used.map((t) => ({ link: t.name, capacity_bps: t.capacity * 8, mean_utilisation: end > 0 ? t.busy / end : 0, peak_utilisation: t.peak }));
-    const samples: { t_s: number; link: string; utilisation: number }[] = [];
+    const links = used.map((t) => {
+      const mean = end > 0 ? t.busy / end : 0;
+      return { link: t.name, capacity_bps: t.capacity * 8, mean_bytes_per_s: mean * t.capacity, peak_bytes_per_s: t.peak * t.capacity, mean_utilisation: mean, peak_utilisation: t.peak };
+    });
+    const samples: LinkSample[] = [];
     const n = Math.ceil(end / this.slice);
     for (let i = 0; i < n; i++) {
       const width = Math.min(this.slice, end - i * this.slice);
       if (width <= 0) break;
-      for (const t of used) samples.push({ t_s: i * this.slice, link: t.name, utilisation: (t.slices[i] ?? 0) / width });
+      for (const t of used) {
+        const u = (t.slices[i] ?? 0) / width;
+        samples.push({ t_s: i * this.slice, link: t.name, bytes_per_s: u * t.capacity, utilisation: u });
+      }
     }
     return { links, timeline: { interval_s: this.slice, samples } };
   }

@@ -6,8 +6,8 @@
 // byte for byte after its timed part (the verification runs beside the next moves but holds no slot).
 //
 // The result has the simulated evacuation's shape (EvacuationResult: makespan, VM rows with start, end,
-// total time, downtime and `verified`) so the two compare field by field; `links` and `timeline` are empty
-// (the kernel's counters are not read here).
+// total time, downtime and `verified`) so the two compare field by field. `links` and `timeline` are what
+// the kernel counted on this host's interfaces during the drain (netdev.ts; empty where it has no counters).
 
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,6 +23,7 @@ import { resolveScenario, type Scenario } from '../scenario.js';
 import type { Endpoint } from '../transport/tcp/address.js';
 import { formatBytes } from '../units/index.js';
 import { orderVms, vmScenarioInput } from './plan.js';
+import { NetdevSampler } from './netdev.js';
 import type { EvacuatedVm, EvacuationResult, EvacuationSpec } from './types.js';
 import type { VmEntry } from './vm-fields.js';
 
@@ -40,6 +41,8 @@ export interface RealEvacuationOptions {
   maxIncoming?: number;
   /** Local receiver: keep every VM's memory zeroed and faulted in before the drain (default true). */
   reserve?: boolean;
+  /** Reads this host's interface counters during the drain (default: /sys/class/net; null: none). */
+  netdev?: NetdevSampler | null;
   signal?: AbortSignal;
   log?: (line: string) => void;
 }
@@ -99,6 +102,7 @@ export async function evacuateReal(o: RealEvacuationOptions): Promise<RealEvacua
   const queue = orderVms(spec.vms, spec.order);
   let receiver: LocalReceiver | null = null;
   let dir: string | null = null;
+  let netdev: NetdevSampler | null = null;
   const key = o.key ?? Buffer.from(randomBytes(32).toString('hex'));
   try {
     let to = o.to;
@@ -184,6 +188,9 @@ export async function evacuateReal(o: RealEvacuationOptions): Promise<RealEvacua
     // Every move verifies once the last one has ended (hashing is CPU the running moves would lose).
     let endDrain!: () => void;
     const drained = new Promise<void>((r) => (endDrain = r));
+    netdev = o.netdev === undefined ? NetdevSampler.forHost() : o.netdev;
+    const sampler = netdev;
+    void drained.then(() => sampler?.stop());
     const waiting = [...queue];
     const dispatch = (): void => {
       if (t0 === 0) return;
@@ -215,6 +222,7 @@ export async function evacuateReal(o: RealEvacuationOptions): Promise<RealEvacua
     const guestsStart = (performance.now() - tStart) / 1000;
     if (!stop.signal.aborted) {
       t0 = performance.now();
+      netdev?.start();
       log(`${queue.length} guests running (started in ${guestsStart.toFixed(1)} s); draining, ${spec.maxLive} at a time`);
       dispatch();
     }
@@ -265,6 +273,9 @@ export async function evacuateReal(o: RealEvacuationOptions): Promise<RealEvacua
     vms.sort((a, b) => a.start_s - b.start_s);
     const makespan = Math.max(0, ...vms.map((v) => v.end_s));
     const moved = vms.filter((v) => v.outcome === 'completed').length;
+    // Interfaces that carried at least 1% of what the moves sent (the rest is other traffic of the host).
+    const sent = vms.reduce((t, v) => t + v.total_bytes_sent, 0);
+    const { links, timeline } = netdev?.summary(makespan, 0.01 * sent) ?? { links: [], timeline: { interval_s: 0, samples: [] } };
     const result: EvacuationResult & { engine: 'real' } = {
       engine: 'real',
       makespan_s: makespan,
@@ -282,12 +293,13 @@ export async function evacuateReal(o: RealEvacuationOptions): Promise<RealEvacua
       max_storage: spec.maxStorage,
       vms,
       nodes: [{ node: 'source', start_s: 0, end_s: makespan, vms: vms.length, moved }],
-      links: [],
-      timeline: { interval_s: 0, samples: [] },
+      links,
+      timeline,
       faults: [],
     };
     return { result, measured, guests_start_s: guestsStart };
   } finally {
+    netdev?.stop();
     await receiver?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   }

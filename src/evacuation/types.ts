@@ -70,11 +70,26 @@ export interface NodeDrain {
 }
 
 export interface LinkUse {
-  /** host/nic/tx or host/nic/rx */
+  /** host/nic/tx or host/nic/rx (the real engine: source/IF/tx|rx, this host's interfaces) */
   link: string;
-  capacity_bps: number;
-  mean_utilisation: number;
-  peak_utilisation: number;
+  /** Line rate in bits/s; null where the kernel knows none (loopback). */
+  capacity_bps: number | null;
+  /** Bytes/s over the makespan, and in the busiest moment (the simulator: instantaneous; the real engine: its busiest timeline slice). */
+  mean_bytes_per_s: number;
+  peak_bytes_per_s: number;
+  /** The same as shares of the capacity (null without one). */
+  mean_utilisation: number | null;
+  peak_utilisation: number | null;
+}
+
+/** One link over one timeline slice. */
+export interface LinkSample {
+  t_s: number;
+  link: string;
+  /** Bytes/s the link carried over the slice. */
+  bytes_per_s: number;
+  /** Share of its capacity (null without one). */
+  utilisation: number | null;
 }
 
 export interface EvacuationResult {
@@ -97,7 +112,7 @@ export interface EvacuationResult {
   vms: EvacuatedVm[];
   nodes: NodeDrain[];
   links: LinkUse[];
-  /** Utilisation of each link, averaged over `interval_s` slices. */
-  timeline: { interval_s: number; samples: { t_s: number; link: string; utilisation: number }[] };
+  /** Each link's throughput and utilisation, averaged over `interval_s` slices. */
+  timeline: { interval_s: number; samples: LinkSample[] };
   faults: string[];
 }

@@ -58,7 +58,7 @@ export function busiestSourceLink(r: EvacuationResult): LinkUse | null {
   let best: LinkUse | null = null;
   for (const l of r.links) {
     if (!sources.has(l.link.slice(0, l.link.indexOf('/')))) continue;
-    if (best === null || l.mean_utilisation > best.mean_utilisation) best = l;
+    if (best === null || (l.mean_utilisation ?? -1) > (best.mean_utilisation ?? -1)) best = l;
   }
   return best;
 }

@@ -32,15 +32,15 @@ export const EVACUATION_COLUMNS = [
   'note',
 ] as const;
 
-export const TIMELINE_COLUMNS = ['t_s', 'link', 'utilisation'] as const;
-export const LINK_COLUMNS = ['link', 'capacity_bps', 'mean_utilisation', 'peak_utilisation'] as const;
+export const TIMELINE_COLUMNS = ['t_s', 'link', 'bytes_per_s', 'utilisation'] as const;
+export const LINK_COLUMNS = ['link', 'capacity_bps', 'mean_bytes_per_s', 'peak_bytes_per_s', 'mean_utilisation', 'peak_utilisation'] as const;
 
 export function evacuationCsv(r: EvacuationResult): string {
   return toCsv(EVACUATION_COLUMNS, r.vms as unknown as Record<string, string | number | boolean | null>[]);
 }
 
 export function timelineCsv(r: EvacuationResult): string {
-  return toCsv(TIMELINE_COLUMNS, r.timeline.samples);
+  return toCsv(TIMELINE_COLUMNS, r.timeline.samples as unknown as Record<string, string | number | null>[]);
 }
 
 export function linksCsv(r: EvacuationResult): string {
@@ -63,7 +63,15 @@ export function evacuationHtml(r: EvacuationResult, title: string): string {
     ...(r.window_s !== null ? [['window', `${formatDuration(r.window_s)}: ${r.fits_window ? `fits, ${formatDuration(r.window_margin_s!)} to spare` : `does not fit (${r.window_margin_s! < 0 ? `${formatDuration(-r.window_margin_s!)} over` : 'not every VM moved'})`}`] as [string, string]] : []),
     ['moved', `${r.moved} of ${r.migrations} move(s) of ${r.vm_count} VM(s) (${r.failed} rolled back, ${r.unplaced} unplaced)`],
     ['at once', `at most ${r.peak_live} live and ${r.peak_storage} storage migrations (limits ${r.max_live} and ${r.max_storage} per host)`],
-    ...r.links.map((l) => [l.link, `${pct(l.mean_utilisation)} mean, ${pct(l.peak_utilisation)} peak of ${formatRate(l.capacity_bps / 8)}`] as [string, string]),
+    ...r.links.map(
+      (l) =>
+        [
+          l.link,
+          l.capacity_bps === null || l.mean_utilisation === null || l.peak_utilisation === null
+            ? `${formatRate(l.mean_bytes_per_s)} mean, ${formatRate(l.peak_bytes_per_s)} peak (capacity unknown)`
+            : `${pct(l.mean_utilisation)} mean, ${pct(l.peak_utilisation)} peak of ${formatRate(l.capacity_bps / 8)}`,
+        ] as [string, string],
+    ),
   ];
   const table = rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('');
   const vms = r.vms

@@ -3,7 +3,9 @@
 // time axis. It takes plain rows, so any engine or planner can feed it:
 //
 //   migrations: { name, start_s, end_s, outcome }      seconds since the evacuation began
-//   links:      { t_s, link, utilisation }             utilisation 0..1 of each link (NIC), sampled
+//   links:      { t_s, link, bytes_per_s, utilisation } each link (NIC) over a slice; utilisation 0..1,
+//                                                      null where the capacity is unknown (then the
+//                                                      chart shows every link's throughput instead)
 //
 // `migbench evacuate --out` draws one for its drain, and the bench's report.html one per evacuation
 // scenario of the matrix (evacuation-section.ts); both take the rows from evacuationData() in
@@ -23,8 +25,10 @@ export interface GanttRow {
 export interface LinkSample {
   t_s: number;
   link: string;
-  /** Share of the link's capacity in use, 0..1. */
-  utilisation: number;
+  /** Bytes/s the link carried. */
+  bytes_per_s: number;
+  /** Share of the link's capacity in use, 0..1 (null: capacity unknown). */
+  utilisation: number | null;
 }
 
 export interface EvacuationData {
@@ -65,6 +69,8 @@ export function ganttChart(data: EvacuationData, title = 'Evacuation'): GanttCha
     ],
   });
   const linkNames = [...new Set(data.links.map((s) => s.link))];
+  // Shares of capacity when every link has one; otherwise (loopback) what each carried, in Gbit/s.
+  const shares = data.links.every((s) => s.utilisation !== null);
   const util =
     linkNames.length === 0
       ? ''
@@ -73,10 +79,13 @@ export function ganttChart(data: EvacuationData, title = 'Evacuation'): GanttCha
           height: 160,
           marginLeft: 120,
           x,
-          y: { domain: [0, 100], label: 'utilisation (%)', grid: true },
+          y: shares ? { domain: [0, 100], label: 'utilisation (%)', grid: true } : { label: 'throughput (Gbit/s)', grid: true, zero: true },
           color: { domain: linkNames, legend: true },
-          marks: [Plot.line(data.links, { x: 't_s', y: (s: LinkSample) => s.utilisation * 100, stroke: 'link', z: 'link', curve: 'step-after' }), Plot.frame({ stroke: '#ddd' })],
+          marks: [
+            Plot.line(data.links, { x: 't_s', y: (s: LinkSample) => (shares ? s.utilisation! * 100 : (s.bytes_per_s * 8) / 1e9), stroke: 'link', z: 'link', curve: 'step-after' }),
+            Plot.frame({ stroke: '#ddd' }),
+          ],
         });
-  const svg = `<div class="gantt-caption">${escapeXml(caption)}</div>${gantt}${util ? `<div class="gantt-caption">Link utilisation</div>${util}` : ''}`;
+  const svg = `<div class="gantt-caption">${escapeXml(caption)}</div>${gantt}${util ? `<div class="gantt-caption">${shares ? 'Link utilisation' : 'Link throughput'}</div>${util}` : ''}`;
   return { svg, bars: rows.length, links: linkNames.length, makespan_s: makespan };
 }

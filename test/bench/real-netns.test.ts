@@ -82,6 +82,17 @@ describe.skipIf(why !== undefined)('real migrations between namespaces over tbf-
     // The three guests' memory crossed two 1 Gbit/s links: the drain cannot be shorter than that.
     const bytes = j.vms.reduce((t: number, v: { memory_bytes_sent: number }) => t + v.memory_bytes_sent, 0);
     expect(j.makespan_s).toBeGreaterThan(bytes / (2 * RATE * 1.05));
+    // The kernel's counters of the two shaped interfaces: each carried a good share of the drain, at most
+    // its tbf rate (the capacity it reports, the veth's 10 Gbit/s being higher), in every timeline slice.
+    type Link = { link: string; capacity_bps: number | null; mean_utilisation: number | null; peak_utilisation: number | null };
+    for (const l of net.links) {
+      const u = (j.links as Link[]).find((x) => x.link === `source/${l.srcIf}/tx`);
+      expect(u, JSON.stringify(j.links)).toBeDefined();
+      expect(u!.capacity_bps).toBe(8 * RATE);
+      expect(u!.mean_utilisation!).toBeGreaterThan(0.2);
+      expect(u!.peak_utilisation!).toBeLessThan(1.1);
+    }
+    expect(j.timeline.samples.length).toBeGreaterThan(2 * j.links.length);
   }, 180_000);
 
   it('bench:real -- --netns: a small matrix and a drain over its own namespaces, verified, with reports, and nothing left', async () => {

@@ -44,7 +44,15 @@ describe('migbench evacuate', () => {
     const rows = readRunsCsv(readFileSync(join(out, 'evacuation.csv'), 'utf8'));
     expect(rows).toHaveLength(3);
     expect(Object.keys(rows[0]!)).toContain('downtime_ms');
-    expect(readFileSync(join(out, 'timeline.csv'), 'utf8').split('\r\n')[0]).toBe('t_s,link,utilisation');
+    expect(readFileSync(join(out, 'timeline.csv'), 'utf8').split('\r\n')[0]).toBe('t_s,link,bytes_per_s,utilisation');
+    // Each link's throughput is its utilisation of its capacity (the simulator knows every capacity).
+    const links = readRunsCsv(readFileSync(join(out, 'links.csv'), 'utf8'));
+    expect(links.length).toBeGreaterThan(0);
+    for (const l of links) {
+      const fromShare = (Number(l['mean_utilisation']) * Number(l['capacity_bps'])) / 8; // the CSV rounds both
+      expect(Math.abs(Number(l['mean_bytes_per_s']) - fromShare) / fromShare).toBeLessThan(1e-3);
+      expect(Number(l['peak_bytes_per_s'])).toBeGreaterThanOrEqual(Number(l['mean_bytes_per_s']));
+    }
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/<svg/);
   });
 

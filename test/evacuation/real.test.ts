@@ -2,6 +2,7 @@
 // max-live at once into one receiver, each verified byte for byte; the limits of the real engine refused
 // with the flag named. Loopback only, small guests.
 import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { checkRealEvacuation, evacuateReal } from '../../src/evacuation/real.js';
 import { alikeVms, evacuationSpec } from '../../src/evacuation/spec.js';
 import type { EvacuationSpec } from '../../src/evacuation/types.js';
@@ -33,6 +34,16 @@ describe('evacuateReal', () => {
     for (const v of result.vms) expect(v.end_s - v.start_s).toBeGreaterThanOrEqual(v.total_time_s);
     for (const m of r.measured) expect(m.measured.hashes.dest_ram).toBe(m.measured.hashes.source_ram);
     expect(r.guests_start_s).toBeGreaterThan(0);
+    // What the kernel counted on loopback during the drain: at least the memory that crossed it (other
+    // tests may add their own traffic), no capacity known, so no utilisation.
+    if (existsSync('/sys/class/net/lo/statistics/tx_bytes')) {
+      const lo = result.links.find((l) => l.link === 'source/lo/tx');
+      expect(lo, JSON.stringify(result.links)).toBeDefined();
+      expect(lo).toMatchObject({ capacity_bps: null, mean_utilisation: null });
+      const sent = result.vms.reduce((t, v) => t + v.memory_bytes_sent, 0);
+      expect(lo!.mean_bytes_per_s * result.makespan_s).toBeGreaterThan(0.5 * sent);
+      expect(result.timeline.samples.some((x) => x.link === 'source/lo/tx' && x.bytes_per_s > 0)).toBe(true);
+    }
   }, 120_000);
 
   it('shared-nothing: a move takes a live and a storage slot, so max-storage 1 moves one at a time; disks verified', async () => {

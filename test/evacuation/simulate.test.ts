@@ -98,7 +98,7 @@ describe('evacuate (simulated)', () => {
     const hurt = evacuate(base, alikeVms(6, 8 * GiB), { faults: [{ kind: 'nic-down', time: 5, text: 'nic-down@5s' }] });
     expect(hurt.moved).toBe(6);
     expect(hurt.makespan_s).toBeGreaterThan(clean.makespan_s * 1.3);
-    expect(hurt.links.find((l) => l.link === 'source/nic1/tx')!.mean_utilisation).toBeLessThan(clean.links.find((l) => l.link === 'source/nic1/tx')!.mean_utilisation);
+    expect(hurt.links.find((l) => l.link === 'source/nic1/tx')!.mean_utilisation!).toBeLessThan(clean.links.find((l) => l.link === 'source/nic1/tx')!.mean_utilisation!);
   });
 
   it('the links going down: the VMs moving roll back and stay on the source, the queued ones cannot connect; a destination crash fails only its own', () => {

@@ -21,8 +21,8 @@ const evacuation: EvacuationData = {
     { name: 'vm-d', start_s: 40, end_s: 52, outcome: 'rolled_back' },
   ],
   links: [0, 10, 20, 30, 40, 50, 60, 70].flatMap((t) => [
-    { t_s: t, link: 'nic1', utilisation: t < 70 ? 0.95 : 0 },
-    { t_s: t, link: 'nic2', utilisation: t < 40 ? 0.9 : t < 70 ? 0.45 : 0 },
+    { t_s: t, link: 'nic1', bytes_per_s: (t < 70 ? 0.95 : 0) * 1.25e9, utilisation: t < 70 ? 0.95 : 0 },
+    { t_s: t, link: 'nic2', bytes_per_s: (t < 40 ? 0.9 : t < 70 ? 0.45 : 0) * 1.25e9, utilisation: t < 40 ? 0.9 : t < 70 ? 0.45 : 0 },
   ]),
 };
 
@@ -40,6 +40,19 @@ describe('evacuation Gantt chart', () => {
     expect(new Set(box.map((b) => b.fill)).size).toBe(2); // completed and rolled_back
     expect(document.querySelectorAll('g[aria-label="line"] path')).toHaveLength(2);
     expect(g.svg).toContain('drain host1: 4 migrations, makespan 70 s');
+    expect(g.svg).toContain('Link utilisation');
+    expect(g.svg).toContain('utilisation (%)');
+  });
+
+  it('a link without a known capacity (loopback): every link drawn as throughput in Gbit/s instead', () => {
+    const links = evacuation.links.map((s) => (s.link === 'nic2' ? { ...s, utilisation: null } : s));
+    const g = ganttChart({ ...evacuation, links }, 'drain over loopback');
+    expect(g.links).toBe(2);
+    expect(g.svg).toContain('Link throughput');
+    expect(g.svg).toContain('throughput (Gbit/s)');
+    expect(g.svg).not.toContain('utilisation (%)');
+    const { document } = parseHTML(`<html><body>${g.svg}</body></html>`);
+    expect(document.querySelectorAll('g[aria-label="line"] path')).toHaveLength(2);
   });
 
   it('report.html has an Evacuations section when the bench has evacuation runs, and none otherwise', () => {

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { evacuationSpec, type EvacuationInput } from '../../evacuation/spec.js';
 import { simulateEvacuation } from '../../evacuation/simulate.js';
-import type { EvacuationResult, EvacuationSpec } from '../../evacuation/types.js';
+import type { EvacuationResult, EvacuationSpec, LinkUse } from '../../evacuation/types.js';
 import { evacuationCsv, evacuationHtml, linksCsv, timelineCsv } from '../../report/evacuation.js';
 import { ensureWritableDir, writeFileAtomic } from '../../report/files.js';
 import { keyValues, table } from '../../report/table.js';
@@ -83,6 +83,13 @@ function writeOut(dir: string, r: EvacuationResult, name: string): void {
 }
 
 const pct = (x: number): string => `${Math.round(x * 100)}%`;
+/** A link's use: its share of the capacity, or (none known, as for loopback) its throughput. */
+const use = (bytesPerS: number, u: number | null): string => (u === null ? `${formatRate(bytesPerS)}` : pct(u));
+
+/** The `n` busiest links: by share of their capacity where both know one, else by throughput. */
+export function busiestLinks(links: readonly LinkUse[], n: number): LinkUse[] {
+  return [...links].sort((a, b) => (a.mean_utilisation !== null && b.mean_utilisation !== null ? b.mean_utilisation - a.mean_utilisation : b.mean_bytes_per_s - a.mean_bytes_per_s)).slice(0, n);
+}
 
 export function formatEvacuation(r: EvacuationResult, spec: EvacuationSpec, engine: 'sim' | 'real' = 'sim'): string {
   const s = resolveScenario(spec.base);
@@ -97,8 +104,7 @@ export function formatEvacuation(r: EvacuationResult, spec: EvacuationSpec, engi
     ['at once', `at most ${r.peak_live} live, ${r.peak_storage} storage migrations`],
     ...(r.faults.length > 0 ? [['faults', r.faults.join(', ')] as [string, string]] : []),
   ];
-  const busiest = [...r.links].sort((a, b) => b.mean_utilisation - a.mean_utilisation).slice(0, 6);
-  const links = busiest.length > 0 ? '\nlinks (busiest)\n' + table(['link', 'capacity', 'mean', 'peak'], busiest.map((l) => [l.link, formatRate(l.capacity_bps / 8), pct(l.mean_utilisation), pct(l.peak_utilisation)])) : '';
+  const links = r.links.length > 0 ? '\nlinks (busiest)\n' + table(['link', 'capacity', 'mean', 'peak'], busiestLinks(r.links, 6).map((l) => [l.link, l.capacity_bps === null ? '-' : formatRate(l.capacity_bps / 8), use(l.mean_bytes_per_s, l.mean_utilisation), use(l.peak_bytes_per_s, l.peak_utilisation)])) : '';
   const nodes = r.nodes.length > 1 ? '\nnodes\n' + table(['node', 'start', 'end', 'VMs', 'moved'], r.nodes.map((n) => [n.node, formatDuration(n.start_s), formatDuration(n.end_s), n.vms, n.moved])) : '';
   const shown = r.vms.length > 40 ? [...r.vms.slice(0, 20), ...r.vms.slice(-20)] : r.vms;
   const rows = shown.map((v) => [v.name, v.destination ?? '-', formatBytes(v.memory_bytes), formatDuration(v.queued_s), formatDuration(v.start_s), formatDuration(v.end_s), v.outcome === 'unplaced' ? '-' : formatDuration(v.downtime_ms / 1000), v.outcome === 'completed' ? 'moved' : (v.rollback_reason ?? v.outcome)]);
