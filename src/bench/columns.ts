@@ -19,7 +19,8 @@ export const HARNESS_COLUMNS = ['harness_wall_ms', 'harness_wall_ratio', 'harnes
 export const NONDETERMINISTIC_COLUMNS = ['report_id', ...HARNESS_COLUMNS] as const;
 
 /** Columns that describe the scenario rather than measure it: never summarized or compared. */
-export const INPUT_COLUMNS = ['repeat', 'seed', 'memory_bytes', 'disk_bytes', 'link_payload_rate_bps'];
+/** (`vms` and `max_live` are an evacuation's: how many VMs it drains and how many move at once.) */
+export const INPUT_COLUMNS = ['repeat', 'seed', 'memory_bytes', 'disk_bytes', 'link_payload_rate_bps', 'vms', 'max_live'];
 
 /** Scenario label columns of summary.csv (taken from runs.csv). */
 export const LABEL_COLUMNS = ['mode', 'network', 'transport', 'workload', 'vm_label', 'policy_label'] as const;
@@ -47,12 +48,18 @@ const LOWER = new Set([
   'writes_lost',
   'destination_files_left',
   'cleanup_pending',
+  // evacuations.csv: VMs that rolled back, or found no room on any destination
+  'failed',
+  'unplaced',
 ]);
 /** A broken invariant (invariants_ok false) or a failed verification is a regression. */
-const HIGHER = new Set(['converged', 'memory_verified', 'verified', 'invariants_ok', 'source_files_removed']);
+const HIGHER = new Set(['converged', 'memory_verified', 'verified', 'invariants_ok', 'source_files_removed', 'moved', 'fits_window']);
+/** Not judged: an evacuation's window margin is its makespan seen from the window (judged as makespan_s), and changes sign. */
+const NEUTRAL = new Set(['window_margin_s']);
 
 /** Which way a metric improves. Unlisted times (`_s`, `_ms`) improve downward; other unlisted metrics are neutral. */
 export function direction(metric: string): Direction {
+  if (NEUTRAL.has(metric)) return 'neutral';
   if (LOWER.has(metric)) return 'lower';
   if (HIGHER.has(metric)) return 'higher';
   if (/_(s|ms)$/.test(metric)) return 'lower';
@@ -71,6 +78,9 @@ const DISCRETE: Readonly<Record<string, number>> = {
   missed_pings: 1,
   max_ping_gap_ms: 1000,
   tcp_max_stall_ms: 200,
+  moved: 1,
+  failed: 1,
+  unplaced: 1,
 };
 
 /** The step of a discrete metric, or null for a continuous one. */

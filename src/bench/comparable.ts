@@ -87,6 +87,21 @@ export function comparableScope(base: Side, current: Side): Scope {
   return { baseScenarios, problems, notes, matchedRuns };
 }
 
+/**
+ * One scope for a report's two kinds of runs (runs.csv's migrations and evacuations.csv's drains), each
+ * judged on its own (a shard takes every k-th scenario of each kind, counted on their own); what the
+ * matrices share (name, seed, repeats) is said once.
+ */
+export function mergeScopes(a: Scope, b: Scope | null): Scope {
+  if (!b) return a;
+  return {
+    baseScenarios: new Set([...a.baseScenarios, ...b.baseScenarios]),
+    problems: [...new Set([...a.problems, ...b.problems])],
+    notes: [...new Set([...a.notes, ...b.notes.map((n) => n.replace(/ scenarios are its own/, ' evacuation scenarios are its own'))])],
+    matchedRuns: a.matchedRuns + b.matchedRuns,
+  };
+}
+
 /** Throws NotComparableError when nothing matches, or when the comparison is partial and that was not allowed. */
 export function requireComparable(scope: Scope, allowPartial: boolean): void {
   if (scope.matchedRuns === 0) {

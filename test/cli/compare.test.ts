@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -175,5 +175,81 @@ describe('migbench compare', async () => {
     const r = await cli('compare', ...args.map((a) => (a === 'BASE' ? base : a)));
     expect(r.code).toBe(2);
     expect(r.err).toContain(message);
+  });
+});
+
+describe('migbench compare: evacuations', async () => {
+  const EVAC = `
+repeats: 2
+axes:
+  modes: [cluster]
+  networks: [10g]
+  transports: [tcp]
+  workloads: [idle]
+  vms: [1GiB]
+  policies: [hyperv]
+evacuations:
+  axes: {vms: [3], maxLive: [1, 2], networks: [10g], transports: [tcp, smb]}
+  set: {memory: 1GiB, workload: web}
+`;
+  const dir = mkdtempSync(join(tmpdir(), 'migbench-compare-ev-'));
+  writeFileSync(join(dir, 'e.yaml'), EVAC);
+  writeFileSync(join(dir, 'only.yaml'), EVAC.replace(/^axes:\n(  .*\n)+/m, ''));
+  const reports = join(dir, 'reports');
+  const made = await Promise.all([
+    cli('bench', '--matrix', join(dir, 'e.yaml'), '--reports', reports, '--name', 'base'),
+    cli('bench', '--matrix', join(dir, 'only.yaml'), '--reports', reports, '--name', 'only'),
+  ]);
+  const base = join(reports, 'base');
+  const victim = 'evacuation/10g/smb/3vms/live2';
+
+  it('the benches ran, one of evacuations only', () => {
+    expect(made.map((m) => m.code)).toEqual([0, 0]);
+  });
+
+  it("compares evacuations.csv beside runs.csv: a slower drain is a regression naming its scenario and makespan_s", async () => {
+    const copy = join(dir, 'slower');
+    cpSync(base, copy, { recursive: true });
+    edit(join(copy, 'evacuations.csv'), (row) => {
+      if (row['scenario'] === victim) row['makespan_s'] = String(Number(row['makespan_s']) * 1.2);
+    });
+    const r = await cli('compare', base, copy, '--metrics', `${SIMULATED},makespan_s,moved`, '--json');
+    expect(r.code, r.err).toBe(1);
+    const j = JSON.parse(r.out) as { regression: boolean; matched_runs: number; regressions: { scenario: string; metric: string }[] };
+    expect(j.regression).toBe(true);
+    // 2 runs of the one migration scenario and 8 evacuation runs (4 scenarios x 2 repeats).
+    expect(j.matched_runs).toBe(10);
+    expect(j.regressions.map((x) => `${x.scenario} ${x.metric}`)).toEqual([`${victim} makespan_s`]);
+    const same = await cli('compare', base, base, '--metrics', `${SIMULATED},makespan_s,moved,failed,unplaced`);
+    expect(same.code, same.out + same.err).toBe(0);
+    expect(same.out).toMatch(/^10 runs matched by run_id/m);
+  });
+
+  it('a drain that moved fewer VMs is a regression; judged by default (moved, failed: counts, higher and lower is better)', async () => {
+    const copy = join(dir, 'fewer');
+    cpSync(base, copy, { recursive: true });
+    edit(join(copy, 'evacuations.csv'), (row) => {
+      if (row['scenario'] === victim) {
+        row['moved'] = '2';
+        row['failed'] = '1';
+      }
+    });
+    const r = await cli('compare', base, copy, '--json', '--metrics', 'moved,failed,makespan_s');
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.out) as { regressions: { scenario: string; metric: string }[] };
+    expect(j.regressions.map((x) => `${x.scenario} ${x.metric}`).sort()).toEqual([`${victim} failed`, `${victim} moved`]);
+  });
+
+  it('an evacuations-only bench compares with itself; a report without its evacuations is refused (exit 2)', async () => {
+    const only = join(reports, 'only');
+    const r = await cli('compare', only, only);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^8 runs matched by run_id/m);
+    const gone = join(dir, 'gone');
+    cpSync(base, gone, { recursive: true });
+    rmSync(join(gone, 'evacuations.csv'));
+    const refused = await cli('compare', base, gone);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/4 of BASE's 4 scenarios are missing from CURRENT: evacuation\/10g\/tcp\/3vms\/live1/);
   });
 });

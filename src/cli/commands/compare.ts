@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { comparableScope, requireComparable, NotComparableError } from '../../bench/comparable.js';
+import { comparableScope, mergeScopes, requireComparable, NotComparableError } from '../../bench/comparable.js';
 import { compareRuns } from '../../bench/compare.js';
 import { displayPath } from '../../bench/matrix.js';
 import { InputError, MigbenchError, UnitError } from '../../errors.js';
@@ -16,6 +16,7 @@ import { jsonReport, markdownReport, refusal, textReport, type CompareContext } 
 import { writeFileAtomic } from '../../report/files.js';
 import { machineFingerprint, type BenchMeta } from '../../report/meta.js';
 import { parseFraction } from '../../units/index.js';
+import type { Row } from '../../bench/columns.js';
 import type { Io } from '../io.js';
 
 interface Side {
@@ -40,17 +41,26 @@ function locate(arg: string, which: 'BASE' | 'CURRENT'): Side {
   return { runsCsv, meta };
 }
 
-function load(side: Side, which: string) {
-  let rows;
+function readCsv(file: string): Row[] {
   try {
-    rows = readRunsCsv(readFileSync(side.runsCsv, 'utf8'));
+    return readRunsCsv(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new InputError({ source: displayPath(side.runsCsv), expected: 'an RFC 4180 CSV file', detail: (err as Error).message });
+    throw new InputError({ source: displayPath(file), expected: 'an RFC 4180 CSV file', detail: (err as Error).message });
   }
-  if (rows.length === 0 || !('run_id' in rows[0]!) || !('scenario' in rows[0]!)) {
+}
+
+/** A report's runs.csv rows, and its evacuations.csv rows (none when it has no such file). */
+function load(side: Side, which: string): { runs: Row[]; evacuations: Row[] } {
+  const runs = readCsv(side.runsCsv);
+  const evFile = join(dirname(side.runsCsv), 'evacuations.csv');
+  const evacuations = existsSync(evFile) ? readCsv(evFile) : [];
+  const keyed = (rows: Row[]) => rows.length > 0 && 'run_id' in rows[0]! && 'scenario' in rows[0]!;
+  // A bench of evacuations only has a runs.csv without rows.
+  if (!keyed(runs) && !(runs.length === 0 && keyed(evacuations))) {
     throw new InputError({ source: displayPath(side.runsCsv), expected: `a bench runs.csv with run_id and scenario columns (${which})` });
   }
-  return rows;
+  if (evacuations.length > 0 && !keyed(evacuations)) throw new InputError({ source: displayPath(evFile), expected: `a bench evacuations.csv with run_id and scenario columns (${which})` });
+  return { runs, evacuations };
 }
 
 export class RegressionError extends MigbenchError {
@@ -126,7 +136,12 @@ export function registerCompare(program: Command, io: Io): void {
       const names = { base: displayPath(base.runsCsv), current: displayPath(current.runsCsv) };
       const baseRows = load(base, 'BASE');
       const currentRows = load(current, 'CURRENT');
-      const scope = comparableScope({ name: names.base, rows: baseRows, meta: base.meta }, { name: names.current, rows: currentRows, meta: current.meta });
+      // Evacuation runs are compared beside the migrations when either report has them (their own scenarios).
+      const withEvacuations = baseRows.evacuations.length > 0 || currentRows.evacuations.length > 0;
+      const scope = mergeScopes(
+        comparableScope({ name: names.base, rows: baseRows.runs, meta: base.meta }, { name: names.current, rows: currentRows.runs, meta: current.meta }),
+        withEvacuations ? comparableScope({ name: names.base, rows: baseRows.evacuations, meta: base.meta }, { name: names.current, rows: currentRows.evacuations, meta: current.meta }) : null,
+      );
       try {
         requireComparable(scope, opts['allowPartial'] === true);
       } catch (err) {
@@ -134,7 +149,7 @@ export function registerCompare(program: Command, io: Io): void {
         throw err;
       }
       const skipMetrics = wallTimeSkips(base.meta, current.meta, opts['anyMachine'] === true);
-      const cmp = compareRuns(baseRows, currentRows, { threshold, overallThreshold, alpha, correction, skipMetrics, baseScenarios: scope.baseScenarios, ...(metrics ? { metrics } : {}) }, names);
+      const cmp = compareRuns([...baseRows.runs, ...baseRows.evacuations], [...currentRows.runs, ...currentRows.evacuations], { threshold, overallThreshold, alpha, correction, skipMetrics, baseScenarios: scope.baseScenarios, ...(metrics ? { metrics } : {}) }, names);
       const out = typeof opts['out'] === 'string' ? resolve(opts['out']) : join(dirname(current.runsCsv), 'compare.csv');
       writeFileAtomic(out, compareCsv(cmp.rows));
 
