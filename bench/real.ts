@@ -165,7 +165,7 @@ for (const p of plan.runs as RealPlanned[]) {
   const link = profile.links.find((l) => l.channels === p.channels && l.rate_bps === p.rate)!;
   const planned = predictBefore(input, { profile, link, from, path: profilePath });
   const t = performance.now();
-  const run = await migrateReal({ scenario, channels: p.channels, destReserve: reserve, ...target, ...(p.rate !== null ? { rate: p.rate } : {}), probeBytes: p.rate === null ? 256 * 2 ** 20 : Math.min(256 * 2 ** 20, Math.round(p.rate * 1.5)) });
+  const run = await migrateReal({ scenario, channels: p.channels, scratch: true, destReserve: reserve, ...target, ...(p.rate !== null ? { rate: p.rate } : {}), probeBytes: p.rate === null ? 256 * 2 ** 20 : Math.min(256 * 2 ** 20, Math.round(p.rate * 1.5)) });
   const wallMs = performance.now() - t;
   const pred = planned ? scorePrediction(input, planned, run, link) : null;
   real.push({ planned: p, result: run.result, wallMs });

@@ -100,6 +100,7 @@ export async function runDrain(c: DrainCase, o: DrainOptions): Promise<{ row: Ro
     ...(o.key ? { key: o.key } : {}),
     ...(o.bind ? { bind: o.bind } : {}),
     reserve: o.reserve,
+    scratch: true,
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.log ? { log: o.log } : {}),
   });

@@ -55,7 +55,7 @@ export async function planPrediction(o: PlanOptions): Promise<Planned | null> {
     o.log(`calibrating first (not part of the migration): probes of ${formatBytes(o.probeBytes)} and one tiny migration to the same destination`);
     profile = await calibrate({ links: [{ channels: o.channels, rate: o.rate }], ...o.target, probeBytes: o.probeBytes, migrations: 1, signal: o.signal, log: o.log });
     link = profile.links[0]!;
-    o.log(`calibrated in ${formatDuration((performance.now() - t) / 1000)}${o.target.to ? `; the calibration VM's configuration file stays on the destination (${link.migrations.map((m) => `${m.vm}.vmcx`).join(', ')})` : ''}`);
+    o.log(`calibrated in ${formatDuration((performance.now() - t) / 1000)}`);
   }
   for (const w of warnings) o.warn(`--profile ${o.profile}: ${w}`);
   const planned = predictBefore(o.input, { profile: profile!, link: link!, from: o.profile !== undefined ? 'profile' : 'calibration', path: o.profile ?? null, warnings });

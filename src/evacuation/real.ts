@@ -41,6 +41,8 @@ export interface RealEvacuationOptions {
   maxIncoming?: number;
   /** Local receiver: keep every VM's memory zeroed and faulted in before the drain (default true). */
   reserve?: boolean;
+  /** Measurements only (benches): the destination removes each VM's files once verified (RealOptions.scratch). */
+  scratch?: boolean;
   /** Reads this host's interface counters during the drain (default: /sys/class/net; null: none). */
   netdev?: NetdevSampler | null;
   signal?: AbortSignal;
@@ -152,6 +154,7 @@ export async function evacuateReal(o: RealEvacuationOptions): Promise<RealEvacua
         key,
         ...(o.bind ? { bind: o.bind } : {}),
         probeBytes: 0,
+        ...(o.scratch ? { scratch: true } : {}),
         signal: stop.signal,
         beforeMigrating: () =>
           new Promise<void>((go) => {

@@ -5,7 +5,7 @@
 // clear refusal without root. Root only (CI runs as root); elsewhere it skips and says why.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +70,8 @@ describe.skipIf(why !== undefined)('real migrations between namespaces over tbf-
   }, 120_000);
 
   it('evacuate --engine real --to: three guests two at a time, all verified, beside the prediction from a calibration of these links', async () => {
+    const vmcx = () => readdirSync(join(dir, 'vms')).filter((f) => f.endsWith('.vmcx')).length;
+    const before = vmcx();
     const r = await inSrc(['evacuate', '--engine', 'real', '--to', to, '--bind', bind, '--key-file', keyFile, '--vms', '3', '--memory', '64MiB', '--workload', 'web', '--max-live', '2', '--channels', '4', '--probe', '32MiB', '--json'], 180_000).done;
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
@@ -93,6 +95,8 @@ describe.skipIf(why !== undefined)('real migrations between namespaces over tbf-
       expect(u!.peak_utilisation!).toBeLessThan(1.1);
     }
     expect(j.timeline.samples.length).toBeGreaterThan(2 * j.links.length);
+    // The receiver keeps the three VMs it received, not the calibration's (scratch: removed once verified).
+    expect(vmcx() - before).toBe(3);
   }, 180_000);
 
   it('bench:real -- --netns: a small matrix and a drain over its own namespaces, verified, with reports, and nothing left', async () => {

@@ -110,7 +110,7 @@ function summary(p: Profile, out: string): string {
     `probes of ${formatBytes(c.probe_bytes)}, ${c.migrations} migration(s) of a ${formatBytes(c.memory_bytes)} ${c.workload} guest per link\n\n` +
     table(['link', 'link probe', 'page path', 'memory path', 'zero scan', 'run cost', 'dest page', 'round trip', 'setup', 'handoff', 'resume', 'clean-up'], rows) +
     `\n${p.links.map((l) => `${l.channels} channel(s) ${linkLabel(l)}: ${l.migrations.map((m) => formatDuration(m.total_time_s)).join(', ')} per calibration migration`).join('\n')}\n` +
-    (p.target.to ? `the calibration VMs' configuration files stay on the destination: ${p.links.flatMap((l) => l.migrations.map((m) => `${m.vm}.vmcx`)).join(', ')}\n` : '') +
+
     `wrote ${out}\n`
   );
 }

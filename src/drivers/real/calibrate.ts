@@ -102,6 +102,7 @@ async function calibrateLink(o: CalibrateOptions, link: LinkSpec, probe: number,
     const run = await migrateReal({
       scenario: resolveScenario({ memory: String(memory), workload: CALIBRATION_WORKLOAD, zeroFraction: '0', seed: String(i + 1) }),
       channels: link.channels,
+      scratch: true,
       ...(link.rate !== null ? { rate: link.rate } : {}),
       ...(o.to ? { to: o.to } : {}),
       ...(o.key ? { key: o.key } : {}),

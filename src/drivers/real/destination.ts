@@ -132,7 +132,7 @@ export class DestinationControl {
     const config = configBlob(ctx.s.timing.configBytes, ctx.vm);
     const s0 = ctx.s;
     const r = await this.link.request(
-      { t: 'hello', kind: 'migrate', version: PROTOCOL_VERSION, id: ctx.id, vm: ctx.vm, ramBytes: ctx.ramBytes, diskBytes: this.diskBytes, stateBytes: s0.timing.stateBytes, stagingBytes: STAGING_BYTES },
+      { t: 'hello', kind: 'migrate', version: PROTOCOL_VERSION, id: ctx.id, vm: ctx.vm, ramBytes: ctx.ramBytes, diskBytes: this.diskBytes, stateBytes: s0.timing.stateBytes, stagingBytes: STAGING_BYTES, ...(ctx.o.scratch ? { scratch: true } : {}) },
       config,
       Math.max(s0.timing.transferTimeout, 60),
     );

@@ -239,7 +239,10 @@ export class MigrationEndpoint extends EventEmitter {
       case 'release': {
         const m = this.addressed(s, req.id);
         if (m?.state === 'setup') throw new Error(`migration ${m.id} is in progress: its memory goes when it ends`);
-        if (m) this.incoming.release(m);
+        if (m) {
+          this.incoming.release(m);
+          this.incoming.discardScratch(m);
+        }
         return { filesLeft: this.filesOf(`vm-${req.id}`).length };
       }
       case 'status':
@@ -347,7 +350,7 @@ export class MigrationEndpoint extends EventEmitter {
       send({ t: 'error', cause: 'dest_storage_error', message: `the destination's storage failed a write: ${message}` });
     };
     sink.mode = 'migrate';
-    const m = this.incoming.add({ id, vm, session: s, sink, files, marker, state: 'setup', ramBytes: ram, stateBytes, resumedAt: null, onResume: null });
+    const m = this.incoming.add({ id, vm, session: s, sink, files, marker, state: 'setup', ramBytes: ram, stateBytes, resumedAt: null, onResume: null, scratch: h.scratch === true });
     this.roles.set(s, { kind: 'migrate', id });
     const reserved = lease && lease.pooled > 0 ? `, ${lease.pooled} from the reserve` : '';
     this.log(`migration ${id}: VM ${vm} created (${ram} bytes of memory${reserved}${disk ? `, ${disk}-byte disk` : ''}; ${this.inFlight} in flight)`);

@@ -30,6 +30,8 @@ export interface Migration {
   resumedAt: bigint | null;
   /** A test's fault armed for this migration's resume request. */
   onResume: 'crash' | 'link-down' | null;
+  /** A measurement (hello `scratch`): its files go with its memory when its source releases it. */
+  scratch: boolean;
   /** Admission order (oldest first when memory must be freed). */
   seq: number;
   /** Hashes being computed over the memory (it is not released meanwhile). */
@@ -158,6 +160,18 @@ export class Incoming {
     }
     m.sink.release();
     this.forgetIfOver(m);
+  }
+
+  /** A scratch migration's source released it: its VM's files go (a completed one's only). */
+  discardScratch(m: Migration): void {
+    if (!m.scratch || (m.state !== 'resumed' && m.state !== 'done')) return;
+    let n = 0;
+    for (const f of m.files) {
+      const p = join(this.dir, f);
+      if (existsSync(p)) n++;
+      rmSync(p, { force: true });
+    }
+    this.log(`migration ${m.id} released: ${n} file(s) of its scratch VM removed`);
   }
 
   /** Keep the migration's memory while `work` reads it (a release meanwhile waits for it). */

@@ -56,6 +56,11 @@ export interface RealOptions {
   /** Awaited before that verification (an evacuation verifies every VM after the drain, so the hashing
    *  does not take CPU from the moves still running). */
   beforeVerify?: () => Promise<void>;
+  /**
+   * A measurement, not a move to keep (calibration, benches): the destination removes the VM's files once
+   * its source verified and released it, so runs against a remote receiver leave nothing there.
+   */
+  scratch?: boolean;
   log?: (line: string) => void;
 }
 

@@ -61,6 +61,9 @@ export interface Hello {
   diskBytes?: number;
   stateBytes?: number;
   stagingBytes?: number;
+  /** migrate: a measurement (calibration, bench), not a VM to keep: the destination removes its files
+   *  when its source releases it after verifying. */
+  scratch?: boolean;
 }
 
 export type Request =

@@ -144,3 +144,30 @@ describe('markers: a restarted destination removes every interrupted migration, 
     expect(await outcome(link.request({ t: 'status', id: a.id }))).toMatch(/no hello on this session/);
   });
 });
+
+describe('scratch migrations (calibration, benches) leave nothing on the destination', () => {
+  it("a scratch move's files go when its source releases it verified; a kept move's stay", async () => {
+    const { target, dir, logs } = await startEndpoint({ maxIncoming: 4 });
+    const scratch = await remoteRun({ memory: '8MiB', workload: 'web', mode: 'shared-nothing', disk: '4MiB' }, target, { scratch: true });
+    expect(scratch.result).toMatchObject({ outcome: 'completed', verified: true });
+    const kept = await remoteRun({ memory: '8MiB', workload: 'web', mode: 'shared-nothing', disk: '4MiB' }, target);
+    expect(kept.result).toMatchObject({ outcome: 'completed', verified: true });
+    const vmOf = (r: typeof scratch) => r.measured.vm;
+    await until('the scratch VM released', () => logs.some((l) => /scratch VM removed/.test(l)));
+    expect(readdirSync(dir).filter((f) => f.startsWith(vmOf(scratch)))).toEqual([]);
+    expect(readdirSync(dir).filter((f) => f.startsWith(vmOf(kept))).sort()).toEqual([`${vmOf(kept)}-disk0.img`, `${vmOf(kept)}.vmcx`]);
+    expect(logs.find((l) => l.includes('scratch VM removed'))).toMatch(/2 file\(s\) of its scratch VM removed/);
+  }, 60_000);
+
+  it('a release of a scratch migration still in flight is refused and removes nothing; released once complete, its files go', async () => {
+    const { target, dir } = await startEndpoint({ maxIncoming: 4 });
+    const a = new RawMigration(target, { ram: 4 * MiB, disk: 2 * MiB, packets: 2, scratch: true });
+    expect(await a.hello()).toBe('accepted');
+    expect(await outcome(a.request({ t: 'release', id: a.id }))).toMatch(/is in progress: its memory goes when it ends/);
+    expect(readdirSync(dir).filter((f) => f.startsWith(a.vm)).length).toBeGreaterThan(0);
+    await a.send();
+    await a.switchOver();
+    expect(await a.finish()).toEqual(a.expected());
+    expect(readdirSync(dir).filter((f) => f.startsWith(a.vm))).toEqual([]);
+  }, 60_000);
+});

@@ -66,6 +66,8 @@ export interface RawOptions {
   localAddress?: string;
   channels?: number;
   id?: string;
+  /** Say hello as a measurement (its files go at release). */
+  scratch?: boolean;
 }
 
 export class RawMigration {
@@ -121,7 +123,7 @@ export class RawMigration {
     this.link = l.link;
     this.session = l.session;
     this.errors = l.errors;
-    const hello: Request = { t: 'hello', kind: 'migrate', version: PROTOCOL_VERSION, id: this.id, vm: this.vm, ramBytes: this.o.ram, diskBytes: this.disk.length, stateBytes: this.state.length, stagingBytes: STAGING_BYTES };
+    const hello: Request = { t: 'hello', kind: 'migrate', version: PROTOCOL_VERSION, id: this.id, vm: this.vm, ramBytes: this.o.ram, diskBytes: this.disk.length, stateBytes: this.state.length, stagingBytes: STAGING_BYTES, ...(this.o.scratch ? { scratch: true } : {}) };
     return outcome(this.link.request(hello, Buffer.from(JSON.stringify({ vm: this.vm }))));
   }
 
