@@ -8,6 +8,7 @@ import { alikeVms, evacuationSpec } from '../../src/evacuation/spec.js';
 import type { EvacuationSpec } from '../../src/evacuation/types.js';
 import type { VmEntry } from '../../src/evacuation/vm-fields.js';
 import { InputError, InterruptedError } from '../../src/errors.js';
+import { startEndpoint } from '../drivers/real/helpers.js';
 
 const MiB = 2 ** 20;
 const spec = (o: Partial<EvacuationSpec>, base: Record<string, string> = { memory: '16MiB', workload: 'web' }): EvacuationSpec => ({
@@ -44,6 +45,14 @@ describe('evacuateReal', () => {
       expect(lo!.mean_bytes_per_s * result.makespan_s).toBeGreaterThan(0.5 * sent);
       expect(result.timeline.samples.some((x) => x.link === 'source/lo/tx' && x.bytes_per_s > 0)).toBe(true);
     }
+  }, 120_000);
+
+  it('into a receiver whose memory budget holds fewer VMs than the drain: each completed VM is hashed to make room, and every one verifies', async () => {
+    const { target, logs } = await startEndpoint({ maxMemory: 40 * MiB, maxIncoming: 4 });
+    const { result, measured } = await evacuateReal({ spec: spec({ maxLive: 2, vms: alikeVms(4, 16 * MiB) }), channels: 2, to: [target.endpoint], key: target.key });
+    expect(result.vms.map((v) => [v.outcome, v.verified])).toEqual([['completed', true], ['completed', true], ['completed', true], ['completed', true]]);
+    for (const m of measured) expect(m.measured.hashes.dest_ram).toBe(m.measured.hashes.source_ram);
+    expect(logs.filter((l) => /made room: completed migration/.test(l)).length).toBeGreaterThanOrEqual(2);
   }, 120_000);
 
   it('shared-nothing: a move takes a live and a storage slot, so max-storage 1 moves one at a time; disks verified', async () => {

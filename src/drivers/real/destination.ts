@@ -13,7 +13,7 @@ import { MigbenchError, StateError } from '../../errors.js';
 import { formatEndpoint } from '../../transport/tcp/address.js';
 import { SenderSession, type SenderOptions } from '../../transport/tcp/sender.js';
 import { configBlob, type RealContext } from './context.js';
-import { DestinationLink } from './link.js';
+import { DestinationError, DestinationLink } from './link.js';
 import { LocalReceiver } from './local-receiver.js';
 import { PROTOCOL_VERSION, STAGING_BYTES, type ReplyTo, type Request } from './protocol.js';
 
@@ -222,8 +222,10 @@ export class DestinationControl {
     if (this.link && this.alive) {
       try {
         return await this.link.request(req, undefined, timeout);
-      } catch {
-        /* fall back to a fresh session */
+      } catch (e) {
+        // The destination said no: that is its answer. Anything else (the session failing, no answer in
+        // time): ask over a fresh session.
+        if (e instanceof DestinationError && e.answered) throw e;
       }
     }
     return this.adminRequest(req, timeout);
@@ -250,7 +252,8 @@ export class DestinationControl {
         await link.request({ t: 'hello', kind: 'admin', version: PROTOCOL_VERSION });
         return await link.request(req);
       } catch (e) {
-        if (performance.now() > deadline) throw e;
+        // An answer is final; a destination not reachable (yet: restarting) is asked again until the deadline.
+        if ((e instanceof DestinationError && e.answered) || performance.now() > deadline) throw e;
         await new Promise((r) => setTimeout(r, Math.min(1000, 100 * (attempt + 1))));
       } finally {
         s?.close();

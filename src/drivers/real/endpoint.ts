@@ -61,6 +61,8 @@ export class MigrationEndpoint extends EventEmitter {
   private readonly receiver: Receiver;
   private readonly incoming: Incoming;
   private readonly roles = new WeakMap<ReceiverSession, Role>();
+  /** Sessions whose channels all closed (a hello that waited for room must not outlive its session). */
+  private readonly ended = new WeakSet<ReceiverSession>();
   private readonly log: (line: string) => void;
   private reserve: ReservePool | null = null;
   private readonly rings: StagingRings;
@@ -165,8 +167,14 @@ export class MigrationEndpoint extends EventEmitter {
 
   private handle(s: ReceiverSession, sink: MigrationSink, req: Request, bin: Buffer, send: (m: ToSource) => void): ReplyBody | null | Promise<ReplyBody> {
     switch (req.t) {
-      case 'hello':
-        return this.hello(s, sink, req, bin, send);
+      case 'hello': {
+        const room = req.kind === 'migrate' && req.version === PROTOCOL_VERSION && Number.isSafeInteger(req.ramBytes) ? this.incoming.roomFor(Number(req.ramBytes)) : [];
+        if (room.length === 0) return this.hello(s, sink, req, bin, send);
+        return this.makeRoom(room).then(() => {
+          if (this.ended.has(s)) throw new Error('the session ended while the destination made room for it');
+          return this.hello(s, sink, req, bin, send);
+        });
+      }
       case 'fault':
         if (!this.o.allowFaultInjection) {
           this.log(`refused a fault-injection request (${String(req.kind)}): started without --allow-fault-injection`);
@@ -222,6 +230,8 @@ export class MigrationEndpoint extends EventEmitter {
       }
       case 'verify': {
         const m = this.addressed(s, req.id);
+        // Its memory went for another migration's room: the hashes taken just before answer.
+        if (m?.hashes) return req.regions ? m.hashes : { ram: m.hashes.ram, state: m.hashes.state, disk: m.hashes.disk };
         const ram = m?.sink.ram;
         if (!m || !ram) throw new Error(`no memory of migration ${req.id} to verify`);
         const disk = m.files[1] ? join(this.o.dir, m.files[1]) : null;
@@ -240,7 +250,7 @@ export class MigrationEndpoint extends EventEmitter {
         const m = this.addressed(s, req.id);
         if (m?.state === 'setup') throw new Error(`migration ${m.id} is in progress: its memory goes when it ends`);
         if (m) {
-          this.incoming.release(m);
+          this.incoming.sourceReleased(m);
           this.incoming.discardScratch(m);
         }
         return { filesLeft: this.filesOf(`vm-${req.id}`).length };
@@ -382,7 +392,26 @@ export class MigrationEndpoint extends EventEmitter {
     this.emit('migration', 'aborted', m.id);
   }
 
+  /**
+   * Hash each completed migration named (its memory is held only for its source's verification), keep
+   * the hashes, release its memory: a new migration gets the room and the old one's verification still
+   * answers. The other migrations keep flowing meanwhile (the hashing yields every few MiB).
+   */
+  private async makeRoom(room: Migration[]): Promise<void> {
+    for (const m of room) {
+      const ram = m.sink.ram;
+      if (!ram || m.pins > 0 || m.hashes) continue;
+      const t0 = performance.now();
+      const disk = m.files[1] ? join(this.o.dir, m.files[1]) : null;
+      const h = await this.incoming.pinned(m, () => migrationHashes(ram, m.ramBytes, m.sink.state, disk, true));
+      if (!m.sink.ram) continue; // released meanwhile (its source verified it)
+      this.incoming.releaseHashed(m, h);
+      this.log(`made room: completed migration ${m.id}'s memory (${m.ramBytes} bytes) hashed in ${((performance.now() - t0) / 1000).toFixed(2)} s and released; its verification answers from the hashes`);
+    }
+  }
+
   private onSessionEnd(s: ReceiverSession): void {
+    this.ended.add(s);
     const m = this.incoming.ofSession(s);
     if (!m) return;
     this.incoming.detach(m);

@@ -1,13 +1,16 @@
 // The destination's migrations: one record per migration (its session, sink, files, marker, state), the
 // admission of a new one (`--max-incoming` migrations in flight at once; the memory of those held here
 // within `--max-memory`; an id never used twice at once), and the `<vm>.migrating` markers that let a
-// restarted destination remove what interrupted migrations left, and only that.
+// restarted destination remove what interrupted migrations left, and only that. When a new migration needs
+// memory that completed ones hold (kept for their source's verification), those are hashed first and the
+// hashes kept in their stead, so their verification still answers (`roomFor`, `hashes`).
 
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MigbenchError } from '../../errors.js';
 import type { ReceiverSession } from '../../transport/tcp/receiver.js';
 import { formatBytes } from '../../units/index.js';
+import type { Hashes } from './protocol.js';
 import type { MigrationSink } from './sink.js';
 
 /** Default and bounds of `migrate-receiver --max-incoming`. */
@@ -38,7 +41,16 @@ export interface Migration {
   pins: number;
   /** A release asked for while pinned: done when the last pin goes. */
   releasePending: boolean;
+  /**
+   * Its hashes (with the per-MiB regions), taken before its memory was released to make room for another
+   * migration: what `verify` answers from then on. Null while the memory is held, and once its source
+   * released it.
+   */
+  hashes: Hashes | null;
 }
+
+/** Completed migrations whose memory went for room, remembered by their hashes until their source releases them; beyond this many the oldest are forgotten. */
+export const MAX_HASHED_RECORDS = 256;
 
 export type RefusalReason = 'limit' | 'budget' | 'duplicate' | 'exists' | 'session';
 
@@ -97,6 +109,47 @@ export class Incoming {
   }
 
   /**
+   * The completed migrations whose memory must go (oldest first) for `ram` more bytes to fit the budget:
+   * only memory kept for a source's verification, never a migration's in flight, nor one being hashed.
+   * Empty when it fits already, or when even all of them would not make room (admit says why).
+   */
+  roomFor(ram: number): Migration[] {
+    const { maxMemory } = this.limits;
+    let need = this.memoryHeld() + ram - maxMemory;
+    if (need <= 0 || ram > maxMemory) return [];
+    const out: Migration[] = [];
+    for (const m of this.completedHolding()) {
+      if (need <= 0) break;
+      out.push(m);
+      need -= m.ramBytes;
+    }
+    return need <= 0 ? out : [];
+  }
+
+  /** Completed migrations holding memory only for their source's verification, oldest first. */
+  private completedHolding(): Migration[] {
+    return [...this.byId.values()].filter((m) => m.sink.ram && m.pins === 0 && (m.state === 'done' || (m.state === 'resumed' && m.session === null))).sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Its memory went for room, its hashes are kept (`hashes` set): release it, and bound what is remembered. */
+  releaseHashed(m: Migration, hashes: Hashes): void {
+    m.hashes = hashes;
+    this.release(m);
+    const hashed = [...this.byId.values()].filter((x) => x.hashes !== null && x.sink.ram === null).sort((a, b) => a.seq - b.seq);
+    for (const x of hashed.slice(0, Math.max(0, hashed.length - MAX_HASHED_RECORDS))) {
+      x.hashes = null;
+      this.log(`forgot the hashes of completed migration ${x.id} (more than ${MAX_HASHED_RECORDS} kept; its source never asked): its verification can no longer answer`);
+      this.forgetIfOver(x);
+    }
+  }
+
+  /** Its source released it: nothing of it is needed any more. */
+  sourceReleased(m: Migration): void {
+    m.hashes = null;
+    this.release(m);
+  }
+
+  /**
    * May a migration of `ram` bytes with this id start now? Throws IncomingRefused saying why not. To fit
    * the memory budget it releases the memory of completed migrations (kept only for their source's
    * verification), oldest first; never that of a migration in flight.
@@ -118,12 +171,11 @@ export class Incoming {
       throw new IncomingRefused('budget', `guest memory of ${formatBytes(ram)} (${ram} bytes) is more than this destination accepts (migrate-receiver --max-memory ${formatBytes(maxMemory)})`);
     }
     if (this.memoryHeld() + ram > maxMemory) {
-      const done = [...this.byId.values()]
-        .filter((m) => m.sink.ram && m.pins === 0 && (m.state === 'done' || (m.state === 'resumed' && m.session === null)))
-        .sort((a, b) => a.seq - b.seq);
-      for (const m of done) {
+      // The endpoint hashed what roomFor named and released it before this hello; what still holds memory
+      // now (a migration that completed meanwhile) goes unhashed: its source's verification will fail.
+      for (const m of this.completedHolding()) {
         if (this.memoryHeld() + ram <= maxMemory) break;
-        this.log(`releasing the memory of completed migration ${m.id} (${formatBytes(m.ramBytes)}, not yet verified) to make room`);
+        this.log(`releasing the memory of completed migration ${m.id} (${formatBytes(m.ramBytes)}, not yet verified, no hashes kept) to make room`);
         this.release(m);
       }
     }
@@ -137,8 +189,8 @@ export class Incoming {
     }
   }
 
-  add(m: Omit<Migration, 'seq' | 'pins' | 'releasePending'>): Migration {
-    const rec: Migration = { ...m, seq: ++this.seq, pins: 0, releasePending: false };
+  add(m: Omit<Migration, 'seq' | 'pins' | 'releasePending' | 'hashes'>): Migration {
+    const rec: Migration = { ...m, seq: ++this.seq, pins: 0, releasePending: false, hashes: null };
     this.byId.set(rec.id, rec);
     if (rec.session) this.bySession.set(rec.session, rec);
     this.peak = Math.max(this.peak, this.inFlight().length);
@@ -202,7 +254,7 @@ export class Incoming {
    * name it); after that what is left to say is in the files (owner, status).
    */
   private forgetIfOver(m: Migration): void {
-    if (m.session !== null || m.sink.ram !== null) return;
+    if (m.session !== null || m.sink.ram !== null || m.hashes !== null) return;
     if (m.state === 'setup') return; // its session just closed: the caller aborts it
     if (this.byId.get(m.id) === m) this.byId.delete(m.id);
   }

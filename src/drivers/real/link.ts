@@ -12,6 +12,8 @@ export class DestinationError extends MigbenchError {
     message: string,
     readonly failure: Cause | undefined,
     readonly timedOut = false,
+    /** The destination answered, with a refusal: asking again, over any session, gets the same answer. */
+    readonly answered = false,
   ) {
     super('E_MIGRATION', message);
   }
@@ -40,7 +42,7 @@ export class DestinationLink {
       this.pending.delete(msg.re);
       clearTimeout(p.timer);
       if (msg.ok) p.resolve(msg);
-      else p.reject(new DestinationError(`the destination refused: ${msg.message}`, msg.cause));
+      else p.reject(new DestinationError(`the destination refused: ${msg.message}`, msg.cause, false, true));
     });
   }
 

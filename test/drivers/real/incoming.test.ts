@@ -74,14 +74,40 @@ describe('the memory budget (--max-memory) is over every migration at once', () 
     await a.switchOver();
     await a.request({ t: 'done', id: a.id });
     expect(await a.request({ t: 'verify', id: a.id })).toMatchObject(a.expected());
-    // Completed and not yet released: its memory goes to make room for a new migration (logged); a
-    // migration in flight never loses its memory that way.
-    const b = new RawMigration(target, { ram: 32 * MiB });
+    // Completed and not yet released: its memory goes to make room for a new migration, hashed first
+    // (logged); its verification still answers, from those hashes. A migration in flight never loses its
+    // memory that way.
+    const b = new RawMigration(target, { ram: 32 * MiB, packets: 4 });
     expect(await b.hello()).toBe('accepted');
-    expect(logs.join('\n')).toMatch(new RegExp(`releasing the memory of completed migration ${a.id}`));
-    expect(await outcome(a.request({ t: 'verify', id: a.id }))).toMatch(/no memory of migration/);
+    expect(logs.join('\n')).toMatch(new RegExp(`made room: completed migration ${a.id}'s memory \\(33554432 bytes\\) hashed in [\\d.]+ s and released`));
     expect(ep.memoryHeld).toBe(32 * MiB);
+    expect(await a.request({ t: 'verify', id: a.id })).toMatchObject(a.expected());
+    const regions = await a.request({ t: 'verify', id: a.id, regions: true });
+    expect(regions.ramRegions).toHaveLength(32);
     expect(await new RawMigration(target, { ram: 32 * MiB }).hello()).toMatch(/does not fit .*32 MiB held by 1 other migration/);
+    // Its source releases it: nothing of it is kept; B completes verified.
+    await a.request({ t: 'release', id: a.id });
+    expect(await outcome(a.request({ t: 'verify', id: a.id }))).toMatch(/no memory of migration/);
+    await b.send();
+    await b.switchOver();
+    expect(await b.finish()).toEqual(b.expected());
+  }, 90_000);
+
+  it('a drain bigger than the budget: each completed VM hashed when the next needs its room, and every one verifies', async () => {
+    const { target, logs } = await startEndpoint({ maxMemory: 24 * MiB, maxIncoming: 4 });
+    const vms = [0, 1, 2, 3].map(() => new RawMigration(target, { ram: 16 * MiB, disk: 2 * MiB, packets: 2 }));
+    for (const v of vms) {
+      expect(await v.hello()).toBe('accepted');
+      await v.send();
+      await v.switchOver();
+      await v.request({ t: 'done', id: v.id });
+    }
+    expect(logs.filter((l) => /made room: completed migration/.test(l))).toHaveLength(3);
+    // Verified after the whole drain, as evacuate --engine real does: three from kept hashes, one from memory.
+    for (const v of vms) {
+      expect(await v.request({ t: 'verify', id: v.id })).toMatchObject(v.expected());
+      await v.request({ t: 'release', id: v.id });
+    }
   }, 90_000);
 });
 
@@ -170,4 +196,18 @@ describe('scratch migrations (calibration, benches) leave nothing on the destina
     expect(await a.finish()).toEqual(a.expected());
     expect(readdirSync(dir).filter((f) => f.startsWith(a.vm))).toEqual([]);
   }, 60_000);
+});
+
+describe("a refusal is the destination's answer", () => {
+  it('a verify the destination refuses (its memory already released) fails the verification at once, not after retrying for minutes', async () => {
+    const { ep, target } = await startEndpoint({ maxIncoming: 4 });
+    let id = '';
+    ep.on('migration', (state: string, mid: string) => {
+      if (state === 'created') id = mid;
+    });
+    // Someone with the key releases the migration before its source verifies it.
+    const r = await remoteRun({ memory: '8MiB', workload: 'web' }, target, { beforeVerify: async () => void (await adminAsk(target, { t: 'release', id })) });
+    expect(r.result).toMatchObject({ outcome: 'completed', vm_running_on: 'destination', verified: false });
+    expect(r.result.invariant_violations).toMatch(/could not verify the destination: the destination refused: no memory of migration/);
+  }, 30_000);
 });
