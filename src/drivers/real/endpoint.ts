@@ -170,7 +170,7 @@ export class MigrationEndpoint extends EventEmitter {
       case 'hello': {
         const room = req.kind === 'migrate' && req.version === PROTOCOL_VERSION && Number.isSafeInteger(req.ramBytes) ? this.incoming.roomFor(Number(req.ramBytes)) : [];
         if (room.length === 0) return this.hello(s, sink, req, bin, send);
-        return this.makeRoom(room).then(() => {
+        return this.incoming.makeRoom(room).then(() => {
           if (this.ended.has(s)) throw new Error('the session ended while the destination made room for it');
           return this.hello(s, sink, req, bin, send);
         });
@@ -390,24 +390,6 @@ export class MigrationEndpoint extends EventEmitter {
   private abortMigration(m: Migration, why: string): void {
     this.incoming.abort(m, why);
     this.emit('migration', 'aborted', m.id);
-  }
-
-  /**
-   * Hash each completed migration named (its memory is held only for its source's verification), keep
-   * the hashes, release its memory: a new migration gets the room and the old one's verification still
-   * answers. The other migrations keep flowing meanwhile (the hashing yields every few MiB).
-   */
-  private async makeRoom(room: Migration[]): Promise<void> {
-    for (const m of room) {
-      const ram = m.sink.ram;
-      if (!ram || m.pins > 0 || m.hashes) continue;
-      const t0 = performance.now();
-      const disk = m.files[1] ? join(this.o.dir, m.files[1]) : null;
-      const h = await this.incoming.pinned(m, () => migrationHashes(ram, m.ramBytes, m.sink.state, disk, true));
-      if (!m.sink.ram) continue; // released meanwhile (its source verified it)
-      this.incoming.releaseHashed(m, h);
-      this.log(`made room: completed migration ${m.id}'s memory (${m.ramBytes} bytes) hashed in ${((performance.now() - t0) / 1000).toFixed(2)} s and released; its verification answers from the hashes`);
-    }
   }
 
   private onSessionEnd(s: ReceiverSession): void {

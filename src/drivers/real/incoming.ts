@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { MigbenchError } from '../../errors.js';
 import type { ReceiverSession } from '../../transport/tcp/receiver.js';
 import { formatBytes } from '../../units/index.js';
+import { migrationHashes } from './dest-hash.js';
 import type { Hashes } from './protocol.js';
 import type { MigrationSink } from './sink.js';
 
@@ -124,6 +125,24 @@ export class Incoming {
       need -= m.ramBytes;
     }
     return need <= 0 ? out : [];
+  }
+
+  /**
+   * Hash each completed migration named (its memory is held only for its source's verification), keep
+   * the hashes, release its memory: a new migration gets the room and the old one's verification still
+   * answers. The other migrations keep flowing meanwhile (the hashing yields every few MiB).
+   */
+  async makeRoom(room: Migration[]): Promise<void> {
+    for (const m of room) {
+      const ram = m.sink.ram;
+      if (!ram || m.pins > 0 || m.hashes) continue;
+      const t0 = performance.now();
+      const disk = m.files[1] ? join(this.dir, m.files[1]) : null;
+      const h = await this.pinned(m, () => migrationHashes(ram, m.ramBytes, m.sink.state, disk, true));
+      if (!m.sink.ram) continue; // released meanwhile (its source verified it)
+      this.releaseHashed(m, h);
+      this.log(`made room: completed migration ${m.id}'s memory (${m.ramBytes} bytes) hashed in ${((performance.now() - t0) / 1000).toFixed(2)} s and released; its verification answers from the hashes`);
+    }
   }
 
   /** Completed migrations holding memory only for their source's verification, oldest first. */
