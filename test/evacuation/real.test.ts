@@ -26,8 +26,8 @@ describe('evacuateReal', () => {
     expect(result.moved).toBe(3);
     expect(result.peak_live).toBe(2);
     const [a, b, c] = result.vms;
-    expect(a!.start_s).toBeCloseTo(0, 2);
-    expect(b!.start_s).toBeCloseTo(0, 2);
+    // The first two started together: both before either ended (how soon after 0 depends on the load).
+    expect(Math.max(a!.start_s, b!.start_s)).toBeLessThan(Math.min(a!.end_s, b!.end_s));
     // The third waited for the first of the two to end.
     expect(c!.start_s).toBeGreaterThanOrEqual(Math.min(a!.end_s, b!.end_s));
     expect(c!.queued_s).toBe(c!.start_s);
