@@ -190,7 +190,7 @@ export class Incoming {
       throw new IncomingRefused('budget', `guest memory of ${formatBytes(ram)} (${ram} bytes) is more than this destination accepts (migrate-receiver --max-memory ${formatBytes(maxMemory)})`);
     }
     if (this.memoryHeld() + ram > maxMemory) {
-      // The endpoint hashed what roomFor named and released it before this hello; what still holds memory
+      // makeRoom hashed what roomFor named and released it before this hello; what still holds memory
       // now (a migration that completed meanwhile) goes unhashed: its source's verification will fail.
       for (const m of this.completedHolding()) {
         if (this.memoryHeld() + ram <= maxMemory) break;
