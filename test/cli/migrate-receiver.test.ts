@@ -180,7 +180,10 @@ describe('migrate-receiver', () => {
     await Promise.all(flying.slice(0, 2).map((m) => m.send()));
     expect(readdirSync(d.dir).filter((f) => f.endsWith('.migrating'))).toHaveLength(3);
     flying[0]!.link.tell({ t: 'fault', kind: 'crash' });
-    for (let i = 0; i < 800 && (d.rx.stderr().match(/removed \d file\(s\) of an interrupted migration/g) ?? []).length < 3; i++) await new Promise((r) => setTimeout(r, 25));
+    // The restarted endpoint sweeps, then listens again (printing its addresses once more): wait for both.
+    const relistened = () => (d.rx.stdout().match(/"listening"/g) ?? []).length >= 2;
+    for (let i = 0; i < 800 && ((d.rx.stderr().match(/removed \d file\(s\) of an interrupted migration/g) ?? []).length < 3 || !relistened()); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(relistened()).toBe(true);
     expect(d.rx.stderr()).toMatch(/the endpoint died \(SIGKILL\); restarting \(1\)/);
     expect(d.rx.stderr().match(/removed \d file\(s\) of an interrupted migration/g)).toHaveLength(3);
     expect(readdirSync(d.dir).sort()).toEqual(kept);
