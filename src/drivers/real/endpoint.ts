@@ -170,7 +170,7 @@ export class MigrationEndpoint extends EventEmitter {
       case 'hello': {
         const room = req.kind === 'migrate' && req.version === PROTOCOL_VERSION && Number.isSafeInteger(req.ramBytes) ? this.incoming.roomFor(Number(req.ramBytes)) : [];
         if (room.length === 0) return this.hello(s, sink, req, bin, send);
-        return this.incoming.makeRoom(room).then(() => {
+        return this.incoming.withRoom(Number(req.ramBytes), () => {
           if (this.ended.has(s)) throw new Error('the session ended while the destination made room for it');
           return this.hello(s, sink, req, bin, send);
         });

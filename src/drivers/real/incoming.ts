@@ -76,6 +76,8 @@ export class Incoming {
   private readonly byId = new Map<string, Migration>();
   private readonly bySession = new Map<ReceiverSession, Migration>();
   private seq = 0;
+  /** The hellos waiting for room, one after another (withRoom). */
+  private roomTurns: Promise<void> = Promise.resolve();
   /** The most migrations that were in flight at once. */
   peak = 0;
 
@@ -132,7 +134,7 @@ export class Incoming {
    * the hashes, release its memory: a new migration gets the room and the old one's verification still
    * answers. The other migrations keep flowing meanwhile (the hashing yields every few MiB).
    */
-  async makeRoom(room: Migration[]): Promise<void> {
+  private async makeRoom(room: Migration[]): Promise<void> {
     for (const m of room) {
       const ram = m.sink.ram;
       if (!ram || m.pins > 0 || m.hashes) continue;
@@ -145,7 +147,29 @@ export class Incoming {
     }
   }
 
-  /** Completed migrations holding memory only for their source's verification, oldest first. */
+  /**
+   * Make room for a migration of `ram` bytes (what roomFor names, again until it names nothing), then
+   * `admit` it. Hellos that need room take turns: each makes its room and is admitted before the next
+   * looks, so no two count on the same room and none takes memory another has just hashed and freed.
+   */
+  withRoom<T>(ram: number, admit: () => T): Promise<T> {
+    const turn = async (): Promise<T> => {
+      for (let i = 0; i < 64; i++) {
+        const room = this.roomFor(ram);
+        if (room.length === 0) break;
+        await this.makeRoom(room);
+      }
+      return admit();
+    };
+    const p = this.roomTurns.then(turn, turn);
+    this.roomTurns = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    return p;
+  }
+
+  /** Completed migrations holding memory only for their source's verification (none being hashed), oldest first. */
   private completedHolding(): Migration[] {
     return [...this.byId.values()].filter((m) => m.sink.ram && m.pins === 0 && (m.state === 'done' || (m.state === 'resumed' && m.session === null))).sort((a, b) => a.seq - b.seq);
   }
@@ -169,9 +193,9 @@ export class Incoming {
   }
 
   /**
-   * May a migration of `ram` bytes with this id start now? Throws IncomingRefused saying why not. To fit
-   * the memory budget it releases the memory of completed migrations (kept only for their source's
-   * verification), oldest first; never that of a migration in flight.
+   * May a migration of `ram` bytes with this id start now? Throws IncomingRefused saying why not. The
+   * room completed migrations can give for the budget is made before (withRoom); a migration in flight
+   * never gives its memory.
    */
   admit(id: string, vm: string, ram: number, present: string[]): void {
     const { maxIncoming, maxMemory } = this.limits;
@@ -189,15 +213,8 @@ export class Incoming {
     if (ram > maxMemory) {
       throw new IncomingRefused('budget', `guest memory of ${formatBytes(ram)} (${ram} bytes) is more than this destination accepts (migrate-receiver --max-memory ${formatBytes(maxMemory)})`);
     }
-    if (this.memoryHeld() + ram > maxMemory) {
-      // makeRoom hashed what roomFor named and released it before this hello; what still holds memory
-      // now (a migration that completed meanwhile) goes unhashed: its source's verification will fail.
-      for (const m of this.completedHolding()) {
-        if (this.memoryHeld() + ram <= maxMemory) break;
-        this.log(`releasing the memory of completed migration ${m.id} (${formatBytes(m.ramBytes)}, not yet verified, no hashes kept) to make room`);
-        this.release(m);
-      }
-    }
+    // Room that completed migrations could give was made before (withRoom, their hashes kept); what is
+    // held now is held by migrations in flight or being verified.
     const held = this.memoryHeld();
     if (held + ram > maxMemory) {
       const holders = [...this.byId.values()].filter((m) => m.sink.ram).length;

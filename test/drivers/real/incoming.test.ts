@@ -198,6 +198,44 @@ describe('scratch migrations (calibration, benches) leave nothing on the destina
   }, 60_000);
 });
 
+describe('making room for two hellos at once', () => {
+  it('both are admitted, each completed VM is hashed once, and none loses its memory unhashed', async () => {
+    // 64 MiB: hashing one yields to the event loop (every 16 MiB), so the second hello is read meanwhile.
+    const { target, logs } = await startEndpoint({ maxMemory: 128 * MiB, maxIncoming: 4 });
+    const done = [0, 1].map(() => new RawMigration(target, { ram: 64 * MiB, packets: 2 }));
+    for (const v of done) {
+      expect(await v.hello()).toBe('accepted');
+      await v.send();
+      await v.switchOver();
+      await v.request({ t: 'done', id: v.id });
+    }
+    // Two new ones at once: each needs one completed VM's room; both name the oldest first.
+    const next = [0, 1].map(() => new RawMigration(target, { ram: 64 * MiB }));
+    await Promise.all(next.map((v) => v.open()));
+    expect(await Promise.all(next.map((v) => v.hello()))).toEqual(['accepted', 'accepted']);
+    expect(logs.filter((l) => /made room: completed migration/.test(l)), logs.join('\n')).toHaveLength(2);
+    for (const v of done) expect(await v.request({ t: 'verify', id: v.id })).toMatchObject(v.expected());
+  }, 60_000);
+});
+
+describe('room that cannot be made', () => {
+  it('a hello that would not fit even with every completed VM freed is refused, and frees none', async () => {
+    const { ep, target, logs } = await startEndpoint({ maxMemory: 24 * MiB, maxIncoming: 4 });
+    const a = new RawMigration(target, { ram: 16 * MiB, packets: 2 });
+    expect(await a.hello()).toBe('accepted');
+    await a.send();
+    await a.switchOver();
+    await a.request({ t: 'done', id: a.id });
+    const b = new RawMigration(target, { ram: 8 * MiB });
+    expect(await b.hello()).toBe('accepted');
+    // 20 MiB would need B's memory too (in flight), A's 16 are not enough: refused, A's memory untouched.
+    expect(await new RawMigration(target, { ram: 20 * MiB }).hello()).toMatch(/does not fit this destination's memory budget .*: 24 MiB held by 2 other migration/);
+    expect(ep.memoryHeld).toBe(24 * MiB);
+    expect(logs.join('\n')).not.toMatch(/made room/);
+    expect(await a.finish()).toEqual(a.expected());
+  }, 60_000);
+});
+
 describe("a refusal is the destination's answer", () => {
   it('a verify the destination refuses (its memory already released) fails the verification at once, not after retrying for minutes', async () => {
     const { ep, target } = await startEndpoint({ maxIncoming: 4 });

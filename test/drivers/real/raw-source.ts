@@ -117,12 +117,18 @@ export class RawMigration {
     return this.o.ram + this.disk.length + STAGING_BYTES + this.state.length;
   }
 
-  /** Open the session (its own channels) and say hello; resolves with 'accepted' or the refusal. */
-  async hello(): Promise<string> {
+  /** Open the session (its own channels), without a word yet. */
+  async open(): Promise<void> {
+    if (this.session) return;
     const l = await rawLink(this.t, this.size, { ...(this.o.localAddress ? { localAddress: this.o.localAddress } : {}), channels: this.o.channels ?? 2 });
     this.link = l.link;
     this.session = l.session;
     this.errors = l.errors;
+  }
+
+  /** Open the session (unless open already) and say hello; resolves with 'accepted' or the refusal. */
+  async hello(): Promise<string> {
+    await this.open();
     const hello: Request = { t: 'hello', kind: 'migrate', version: PROTOCOL_VERSION, id: this.id, vm: this.vm, ramBytes: this.o.ram, diskBytes: this.disk.length, stateBytes: this.state.length, stagingBytes: STAGING_BYTES, ...(this.o.scratch ? { scratch: true } : {}) };
     return outcome(this.link.request(hello, Buffer.from(JSON.stringify({ vm: this.vm }))));
   }
