@@ -154,6 +154,8 @@ export async function evacuateReal(o: RealEvacuationOptions): Promise<RealEvacua
         key,
         ...(o.bind ? { bind: o.bind } : {}),
         probeBytes: 0,
+        // Every move and guest share this process: no one move's CPU can be told apart.
+        measureCpu: false,
         ...(o.scratch ? { scratch: true } : {}),
         signal: stop.signal,
         beforeMigrating: () =>

@@ -91,6 +91,7 @@ function emptyMeasured(vm: string, channels: number, rate: number | null): RealM
     round0_goodput_bps: null,
     phases: { config_s: 0, storage_copy_s: 0, precopy_s: 0, blackout_s: 0, handoff_s: 0, resume_s: 0, cleanup_s: 0 },
     dest_prepare_s: null,
+    dest_cpu_s: null,
     dest_memory_reserved: null,
     dest_resume_s: null,
     in_doubt: null,

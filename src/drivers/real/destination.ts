@@ -185,8 +185,8 @@ export class DestinationControl {
    * clean-up pending), or, after the in-doubt question was answered over a fresh session, the same way.
    */
   async done(fresh: boolean): Promise<void> {
-    if (fresh) await this.ask({ t: 'done', id: this.ctx.id });
-    else await this.link!.request({ t: 'done', id: this.ctx.id });
+    const r = fresh ? await this.ask({ t: 'done', id: this.ctx.id }) : await this.link!.request({ t: 'done', id: this.ctx.id });
+    this.ctx.measured.dest_cpu_s = typeof r.cpuSeconds === 'number' && Number.isFinite(r.cpuSeconds) && r.cpuSeconds >= 0 ? r.cpuSeconds : null;
   }
 
   /** Have the destination delete the migration's VM and files, over the session or a new one. */

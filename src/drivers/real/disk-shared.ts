@@ -74,5 +74,5 @@ export interface DiskWorkerData {
 }
 
 /** Worker -> main: mirror this write; main -> worker: done (ok: the destination holds it). */
-export type ToMain = { type: 'started' } | { type: 'mirror'; id: number; offset: number; data: ArrayBuffer } | { type: 'error'; message: string };
+export type ToMain = { type: 'started'; tid: number | null } | { type: 'mirror'; id: number; offset: number; data: ArrayBuffer } | { type: 'error'; message: string };
 export type ToWorker = { type: 'mirrored'; id: number; ok: boolean };

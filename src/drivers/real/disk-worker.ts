@@ -7,6 +7,7 @@
 
 import { closeSync, openSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
+import { ownThreadId } from '../../guest/real/thread-cpu.js';
 import { DiskIoSequence, fillWrite, REGION_BYTES, writeAll, type DiskWrite } from '../../guest/real/disk.js';
 import { MIRROR_OFF, PAUSED, PAUSE_REQUESTED, QUEUE_DEPTH, routeOf, RUN, STOPPED, W, type DiskWorkerData, type ToMain, type ToWorker } from './disk-shared.js';
 
@@ -112,7 +113,7 @@ async function waitAsync(index: number, value: number, ms: number): Promise<void
 
 async function main(): Promise<void> {
   const iops = data.spec.io.writeIops;
-  post({ type: 'started' });
+  post({ type: 'started', tid: ownThreadId() });
   let last = performance.now();
   let owed = 0;
   for (;;) {

@@ -3,6 +3,7 @@
 // and read its counters. The copier's half of the copy-vs-write handshake is `beginSegment`.
 
 import { Worker } from 'node:worker_threads';
+import { threadCpuSeconds } from '../../guest/real/thread-cpu.js';
 import { MigbenchError } from '../../errors.js';
 import { compiledSibling } from '../../guest/real/worker-url.js';
 import type { DiskSpec } from '../../guest/real/disk.js';
@@ -44,9 +45,13 @@ export class DiskWriter {
   private readonly bytes: Float64Array;
   private error: string | undefined;
   private stopped = false;
+  /** The worker thread's CPU seconds when it stopped (its thread is gone after). */
+  private finalCpu: number | null = null;
 
   private constructor(
     private readonly worker: Worker,
+    /** The worker's kernel thread id (null: not known here). */
+    private readonly tid: number | null,
     shared: SharedArrayBuffer,
     bytes: SharedArrayBuffer,
     private sink: MirrorSink,
@@ -70,15 +75,15 @@ export class DiskWriter {
     const bytes = new SharedArrayBuffer(8);
     const data: DiskWorkerData = { path, spec, shared, bytes };
     const worker = new Worker(compiledSibling(import.meta.url, 'disk-worker.js'), { workerData: data });
-    await new Promise<void>((resolve, reject) => {
-      worker.once('message', (m: ToMain) => (m.type === 'started' ? resolve() : reject(new MigbenchError('E_IO', `disk writer: ${(m as { message?: string }).message}`))));
+    const tid = await new Promise<number | null>((resolve, reject) => {
+      worker.once('message', (m: ToMain) => (m.type === 'started' ? resolve(m.tid) : reject(new MigbenchError('E_IO', `disk writer: ${(m as { message?: string }).message}`))));
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new MigbenchError('E_STATE', `disk writer exited early (${code})`)));
     });
     worker.removeAllListeners('exit');
     worker.removeAllListeners('error');
     worker.removeAllListeners('message');
-    return new DiskWriter(worker, shared, bytes, sink);
+    return new DiskWriter(worker, tid, shared, bytes, sink);
   }
 
   /** Where mirrored writes go (the driver swaps it when the session changes or fails). */
@@ -140,8 +145,14 @@ export class DiskWriter {
       if (Atomics.load(this.s, W.state) !== STOPPED) await this.request(STOP_REQUESTED, STOPPED);
     } finally {
       this.stopped = true;
+      this.finalCpu = threadCpuSeconds(this.tid);
       await this.worker.terminate();
     }
+  }
+
+  /** CPU seconds the guest's storage IO thread has used so far (null where the kernel does not say). */
+  cpuSeconds(): number | null {
+    return this.finalCpu ?? threadCpuSeconds(this.tid);
   }
 
   private async request(ask: number, until: number): Promise<void> {

@@ -17,6 +17,7 @@ import { Runner, type Clock, type MigrationEffects, type Report } from '../loop.
 import { Abandoned, isTransportError, RealContext } from './context.js';
 import { CauseError, DestinationControl } from './destination.js';
 import { finishRun } from './finish.js';
+import { processCpuSeconds } from '../../guest/real/thread-cpu.js';
 import { FaultPlan } from './faults.js';
 import { DestinationError } from './link.js';
 import { SourceMemory } from './memory.js';
@@ -62,6 +63,8 @@ export class RealMigration implements MigrationEffects {
   private finishedRun: { resolve: () => void; reject: (e: unknown) => void } | null = null;
   /** The source's disk image, set aside at the clean-up until its copy is verified (finish.ts). */
   sourceDiskMoved: string | null = null;
+  /** CPU seconds of the timed migration in this process, the guest's threads left out (null: not measured). */
+  sourceCpu: number | null = null;
 
   constructor(readonly o: RealOptions) {
     const ctx = (this.ctx = new RealContext(o));
@@ -103,14 +106,29 @@ export class RealMigration implements MigrationEffects {
       this.runner.deliver({ type: 'cancel', now: this.ctx.now() });
     };
     signal?.addEventListener('abort', cancel, { once: true });
+    const cpu0 = this.cpuNow();
     try {
       await this.migrate();
     } finally {
       signal?.removeEventListener('abort', cancel);
     }
+    const cpu1 = this.cpuNow();
+    if (cpu0 && cpu1) this.sourceCpu = Math.max(0, cpu1.process - cpu0.process - (cpu1.guest - cpu0.guest));
     this.o.onMigrated?.();
     if (this.o.beforeVerify) await this.o.beforeVerify();
     return finishRun(this);
+  }
+
+  /**
+   * This process's CPU seconds and its guest's threads' (the memory writer, the disk IO), or null where
+   * they cannot be told apart (no per-thread counts, or other migrations in this process: measureCpu).
+   */
+  private cpuNow(): { process: number; guest: number } | null {
+    if (this.o.measureCpu === false) return null;
+    const guest = this.memory.guest.cpuSeconds();
+    const disk = this.storage ? this.storage.disk.cpuSeconds() : 0;
+    if (guest === null || disk === null) return null;
+    return { process: processCpuSeconds(), guest: guest + disk };
   }
 
   /** Untimed: the guest, its disk, the destination and the link probe. */

@@ -16,6 +16,7 @@ import type { Cause } from '../../migration/events.js';
 import type { Endpoint } from '../../transport/tcp/address.js';
 import { Receiver, type ReceiverSession } from '../../transport/tcp/receiver.js';
 import { MemorySink } from '../../transport/tcp/sinks.js';
+import { processCpuSeconds } from '../../guest/real/thread-cpu.js';
 import { migrationHashes } from './dest-hash.js';
 import { ReservePool, StagingRings } from './dest-memory.js';
 import { DEFAULT_MAX_INCOMING, Incoming, type Migration } from './incoming.js';
@@ -213,9 +214,11 @@ export class MigrationEndpoint extends EventEmitter {
       case 'done': {
         const m = req.id !== undefined ? this.addressed(s, req.id) : this.mine(s);
         if (!m || (m.state !== 'resumed' && m.state !== 'done')) throw new Error(`no resumed migration ${req.id ?? ''} to end`);
+        const first = m.state !== 'done';
         m.state = 'done';
         this.emit('migration', 'done', m.id);
-        return {};
+        // This process's CPU over the migration, when nothing else ran in it meanwhile.
+        return { cpuSeconds: first && !m.overlapped ? processCpuSeconds() - m.cpu0 : null };
       }
       case 'owner': {
         // In doubt (the source lost the resume's answer): this host's word on who runs the VM is final. A

@@ -26,6 +26,8 @@ export interface FinishedMigration {
   dest: DestinationControl;
   /** Where the source's disk image was set aside at the clean-up (null: not moved). */
   sourceDiskMoved: string | null;
+  /** CPU seconds of the timed migration in the source process, the guest's threads left out (null: not measured). */
+  sourceCpu: number | null;
   releaseSource(): Promise<void>;
 }
 
@@ -152,10 +154,9 @@ export async function finishRun(m: FinishedMigration): Promise<RealRun> {
     mirroredBytes: counts?.mirroredBytes ?? 0,
     sourceFilesRemoved,
     writesLost,
-    // Not measured: the source process runs the guest's own worker threads beside the migration's, and
-    // Node 20 has no per-thread CPU clock to tell them apart (docs/real.md).
-    sourceCpu: null,
-    destinationCpu: null,
+    // The source process's CPU less the guest's own threads' (cpu-time.ts); the destination's own figure.
+    sourceCpu: m.sourceCpu,
+    destinationCpu: ms.dest_cpu_s,
     compressionShare: null,
     destinationFilesLeft: destFilesLeft,
     violations,

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { MigbenchError } from '../../errors.js';
 import type { ReceiverSession } from '../../transport/tcp/receiver.js';
 import { formatBytes } from '../../units/index.js';
+import { processCpuSeconds } from '../../guest/real/thread-cpu.js';
 import { migrationHashes } from './dest-hash.js';
 import type { Hashes } from './protocol.js';
 import type { MigrationSink } from './sink.js';
@@ -48,6 +49,10 @@ export interface Migration {
    * released it.
    */
   hashes: Hashes | null;
+  /** This process's CPU seconds when the migration was admitted (its own CPU is the growth until `done`). */
+  cpu0: number;
+  /** Other work shared the process meanwhile (another migration, hashing for room): its CPU is not its own. */
+  overlapped: boolean;
 }
 
 /** Completed migrations whose memory went for room, remembered by their hashes until their source releases them; beyond this many the oldest are forgotten. */
@@ -138,6 +143,7 @@ export class Incoming {
     for (const m of room) {
       const ram = m.sink.ram;
       if (!ram || m.pins > 0 || m.hashes) continue;
+      for (const x of this.inFlight()) x.overlapped = true;
       const t0 = performance.now();
       const disk = m.files[1] ? join(this.dir, m.files[1]) : null;
       const h = await this.pinned(m, () => migrationHashes(ram, m.ramBytes, m.sink.state, disk, true));
@@ -225,8 +231,9 @@ export class Incoming {
     }
   }
 
-  add(m: Omit<Migration, 'seq' | 'pins' | 'releasePending' | 'hashes'>): Migration {
-    const rec: Migration = { ...m, seq: ++this.seq, pins: 0, releasePending: false, hashes: null };
+  add(m: Omit<Migration, 'seq' | 'pins' | 'releasePending' | 'hashes' | 'cpu0' | 'overlapped'>): Migration {
+    const rec: Migration = { ...m, seq: ++this.seq, pins: 0, releasePending: false, hashes: null, cpu0: processCpuSeconds(), overlapped: false };
+    for (const x of this.inFlight()) x.overlapped = rec.overlapped = true;
     this.byId.set(rec.id, rec);
     if (rec.session) this.bySession.set(rec.session, rec);
     this.peak = Math.max(this.peak, this.inFlight().length);

@@ -61,6 +61,12 @@ export interface RealOptions {
    * its source verified and released it, so runs against a remote receiver leave nothing there.
    */
   scratch?: boolean;
+  /**
+   * Measure the migration's CPU (source_cpu_s, default true): the source process's CPU time over the timed
+   * migration less its guest's threads'. Only right when this migration is the process's only one; an
+   * evacuation, moving several in one process, turns it off.
+   */
+  measureCpu?: boolean;
   log?: (line: string) => void;
 }
 
@@ -101,6 +107,9 @@ export interface RealMeasured {
   phases: PhaseTimes;
   /** The destination reserving memory and creating the VM's files. */
   dest_prepare_s: number | null;
+  /** The destination process's CPU seconds from this migration's hello to its end, as it reported them
+   *  (null: not reported, or other migrations ran there at the same time). */
+  dest_cpu_s: number | null;
   /** Local destination: its memory for the VM was reserved (zeroed, faulted in) before the migration. */
   dest_memory_reserved: boolean | null;
   /** From the source's resume request to the destination's resume instant (loopback: one clock). */

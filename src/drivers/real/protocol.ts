@@ -95,7 +95,8 @@ export interface Replies {
   /** The destination's CLOCK_MONOTONIC at the resume, nanoseconds (as a decimal string). */
   resume: { at: string };
   owner: { owner: 'source' | 'destination'; at?: string; filesLeft: number };
-  done: Record<string, never>;
+  /** The destination's CPU seconds over this migration (hello to done); null when others ran beside it. */
+  done: { cpuSeconds?: number | null };
   verify: Hashes;
   abort: { filesLeft: number };
   status: { filesLeft: number };

@@ -6,6 +6,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { PAGE_SIZE } from '../../units/index.js';
+import { ownThreadCpuSeconds, ownThreadId } from './thread-cpu.js';
 import { GuestWriter } from './writer.js';
 import { CTL, GuestRam, PAUSED, PAUSE_REQUESTED, RUN, STOPPED, STOP_REQUESTED, type RamDescriptor } from './ram.js';
 
@@ -32,7 +33,7 @@ function writeOne(): void {
 }
 
 Atomics.store(ctl, CTL.started, 1);
-parentPort?.postMessage('started');
+parentPort?.postMessage({ started: true, tid: ownThreadId() });
 let last = performance.now();
 let owed = 0;
 for (;;) {
@@ -59,5 +60,8 @@ for (;;) {
   if (n > 0) Atomics.add(ctl, CTL.writes, n);
   Atomics.wait(ctl, CTL.state, RUN, 1);
 }
+// Its own CPU, for the driver to leave out of the migration's (this thread ends right after).
+const cpu = ownThreadCpuSeconds();
+Atomics.store(ctl, CTL.cpuMsAtStop, cpu === null ? -1 : Math.min(2 ** 31 - 1, Math.round(cpu * 1000)));
 Atomics.store(ctl, CTL.state, STOPPED);
 Atomics.notify(ctl, CTL.state);

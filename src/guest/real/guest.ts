@@ -8,6 +8,7 @@ import { WorkloadModel } from '../workload.js';
 import { Rng } from '../../random/index.js';
 import { CTL, GuestRam, PAUSED, PAUSE_REQUESTED, RUN, STOPPED, STOP_REQUESTED } from './ram.js';
 import type { GuestWorkerData } from './guest-worker.js';
+import { threadCpuSeconds } from './thread-cpu.js';
 import { compiledSibling } from './worker-url.js';
 import { expectedRamSha256, type WriterRegion } from './writer.js';
 
@@ -25,12 +26,16 @@ export interface GuestSpec {
 
 export class RealGuest {
   private stopped = false;
+  /** The guest thread's CPU seconds when it stopped (its thread is gone after). */
+  private finalCpu: number | null = null;
 
   private constructor(
     readonly ram: GuestRam,
     private readonly worker: Worker,
     /** What the guest is made of: enough to rebuild its RAM from its write count (writer.ts). */
     readonly spec: GuestSpec,
+    /** The guest thread's kernel thread id (null: not known here). */
+    private readonly tid: number | null,
   ) {}
 
   static async start(o: { bytes: number; workload: WorkloadSpec; seed: number }): Promise<RealGuest> {
@@ -38,14 +43,19 @@ export class RealGuest {
     const model = new WorkloadModel(o.workload, ram.pages, Rng.stream(o.seed, 'workload'));
     const data: GuestWorkerData = { ram: ram.describe(), regions: model.regions.map((r) => ({ ...r })), seed: o.seed };
     const worker = new Worker(compiledSibling(import.meta.url, 'guest-worker.js'), { workerData: data });
-    await new Promise<void>((resolve, reject) => {
-      worker.once('message', () => resolve());
+    const tid = await new Promise<number | null>((resolve, reject) => {
+      worker.once('message', (m: { tid?: number | null }) => resolve(typeof m?.tid === 'number' ? m.tid : null));
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new MigbenchError('E_STATE', `guest worker exited early (${code})`)));
     });
     worker.removeAllListeners('exit');
     worker.removeAllListeners('error');
-    return new RealGuest(ram, worker, { bytes: o.bytes, zeroFraction: o.workload.zeroFraction, seed: o.seed, regions: data.regions });
+    return new RealGuest(ram, worker, { bytes: o.bytes, zeroFraction: o.workload.zeroFraction, seed: o.seed, regions: data.regions }, tid);
+  }
+
+  /** CPU seconds the guest's thread has used so far (null where the kernel does not say). */
+  cpuSeconds(): number | null {
+    return this.finalCpu ?? threadCpuSeconds(this.tid);
   }
 
   /** Writes done so far (exact while the guest is paused or stopped). */
@@ -104,6 +114,9 @@ export class RealGuest {
       const r = waitAsync(ctl, CTL.state, STOP_REQUESTED, 10);
       if (r.async) await r.value;
     }
+    // The thread wrote its own CPU as it stopped (it may be gone already).
+    const ms = Atomics.load(ctl, CTL.state) === STOPPED ? Atomics.load(ctl, CTL.cpuMsAtStop) : -1;
+    this.finalCpu = ms >= 0 ? ms / 1000 : threadCpuSeconds(this.tid);
     await this.worker.terminate();
   }
 }

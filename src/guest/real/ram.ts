@@ -23,6 +23,8 @@ export const CTL = {
   writes: 2,
   /** 1 once the guest has started writing. */
   started: 3,
+  /** The guest thread's own CPU in milliseconds, written as it stops (-1: unknown); its thread ends after. */
+  cpuMsAtStop: 4,
   size: 8,
 } as const;
 

@@ -218,6 +218,26 @@ describe('making room for two hellos at once', () => {
   }, 60_000);
 });
 
+describe("the destination's CPU per migration", () => {
+  it("a migration alone gets its CPU seconds in the done reply; two at once get none (they shared the process)", async () => {
+    const { target } = await startEndpoint({ maxIncoming: 4 });
+    const lone = new RawMigration(target, { ram: 8 * MiB, packets: 2 });
+    expect(await lone.hello()).toBe('accepted');
+    await lone.send();
+    await lone.switchOver();
+    const cpu = (await lone.request({ t: 'done', id: lone.id })).cpuSeconds;
+    expect(typeof cpu).toBe('number');
+    expect(cpu!).toBeGreaterThanOrEqual(0);
+    const two = [0, 1].map(() => new RawMigration(target, { ram: 8 * MiB }));
+    for (const v of two) expect(await v.hello()).toBe('accepted');
+    for (const v of two) {
+      await v.send();
+      await v.switchOver();
+      expect((await v.request({ t: 'done', id: v.id })).cpuSeconds).toBeNull();
+    }
+  }, 60_000);
+});
+
 describe('room that cannot be made', () => {
   it('a hello that would not fit even with every completed VM freed is refused, and frees none', async () => {
     const { ep, target, logs } = await startEndpoint({ maxMemory: 24 * MiB, maxIncoming: 4 });

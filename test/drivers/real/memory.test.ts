@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { realRun } from './helpers.js';
 
 const MiB = 2 ** 20;
@@ -26,6 +28,15 @@ describe('real memory migration (loopback)', () => {
     expect(res.network).toBe(`loopback-${channels}ch`);
     // The destination keeps the VM's configuration file; nothing else of the migration.
     expect(r.destFiles().filter((f) => !f.endsWith('.vmcx'))).toEqual([]);
+    // CPU on both sides, measured where the kernel counts per thread (Linux): moving 128 MiB costs some,
+    // never more than every core for the whole migration.
+    if (existsSync('/proc/thread-self/schedstat')) {
+      const most = res.total_time_s * availableParallelism();
+      expect(res.source_cpu_s).toBeGreaterThan(0);
+      expect(res.source_cpu_s!).toBeLessThanOrEqual(most);
+      expect(res.destination_cpu_s).toBeGreaterThan(0);
+      expect(res.destination_cpu_s!).toBeLessThanOrEqual(most);
+    }
   });
 
   it('--zero-pages skip (QEMU\'s way): round 0 sends no zero page, and the destination still ends equal', async () => {
