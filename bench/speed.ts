@@ -37,7 +37,7 @@ function timeEvacuation(base: ScenarioInput, o: EvacuationInput): { ms: number; 
   const spec = evacuationSpec(o, base, resolveScenario(base).memoryBytes);
   const t = performance.now();
   const r = simulateEvacuation(spec);
-  return { ms: performance.now() - t, makespan: r.makespan_s, moves: r.vm_count };
+  return { ms: performance.now() - t, makespan: r.makespan_s, moves: r.migrations };
 }
 
 function timeOne(input: ScenarioInput): { ms: number; total: number } {
